@@ -1,0 +1,61 @@
+"""sora-mcp: an MCP server, a typed async client and a local emulator for the /v1/videos API."""
+
+from ._config import Settings
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AssetExpiredError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ImageReferenceError,
+    InputError,
+    InternalServerError,
+    ModelNotAvailableError,
+    NotFoundError,
+    PathNotAllowedError,
+    PermissionDeniedError,
+    RateLimitError,
+    SoraError,
+    UnprocessableEntityError,
+    VideoJobError,
+    WaitTimeoutError,
+)
+from ._models import Character, DeletedVideo, DownloadResult, Video, VideoError, VideoList
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssetExpiredError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Character",
+    "ConfigurationError",
+    "ConflictError",
+    "DeletedVideo",
+    "DownloadResult",
+    "ImageReferenceError",
+    "InputError",
+    "InternalServerError",
+    "ModelNotAvailableError",
+    "NotFoundError",
+    "PathNotAllowedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Settings",
+    "SoraError",
+    "UnprocessableEntityError",
+    "Video",
+    "VideoError",
+    "VideoJobError",
+    "VideoList",
+    "WaitTimeoutError",
+    "__version__",
+]

@@ -1,0 +1,145 @@
+"""Configuration: one object, built once at the edge (CLI > environment > defaults), passed down.
+
+Nothing is read at import time. ``Settings()`` reads the environment when it is constructed;
+keyword arguments (from the CLI) win over it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Backend", "Settings", "default_output_dir"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+AuthStyle = Literal["bearer", "azure", "none"]
+Backend = Literal["api", "emulator"]
+
+
+def default_output_dir() -> Path:
+    """Per-user folder for downloads: ~/Movies/sora-mcp on macOS, ~/Videos/sora-mcp elsewhere."""
+    folder = "Movies" if sys.platform == "darwin" else "Videos"
+    return Path.home() / folder / "sora-mcp"
+
+
+def _env(*names: str) -> AliasChoices:
+    # Field name (for CLI/kwargs) first, then our SORA_MCP_* variable, then the conventional ones.
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every setting of sora-mcp. Environment variables are listed in each field's aliases."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SORA_MCP_",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # -- the server speaking /v1/videos -------------------------------------------------------
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("api_key", "SORA_MCP_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
+        description="API key for the Videos API server (OPENAI_API_KEY).",
+    )
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        validation_alias=_env("base_url", "SORA_MCP_BASE_URL", "OPENAI_BASE_URL"),
+        description="Base URL of a server that speaks /v1/videos (OPENAI_BASE_URL).",
+    )
+    auth_style: AuthStyle = Field(
+        default="bearer",
+        validation_alias=_env("auth_style", "SORA_MCP_AUTH_STYLE"),
+        description="How the key is sent: 'bearer' (Authorization: Bearer), 'azure' (api-key header) or 'none'.",
+    )
+    organization: str | None = Field(
+        default=None,
+        validation_alias=_env(
+            "organization", "SORA_MCP_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION"
+        ),
+        description="OpenAI-Organization header.",
+    )
+    project: str | None = Field(
+        default=None,
+        validation_alias=_env("project", "SORA_MCP_PROJECT", "OPENAI_PROJECT_ID", "OPENAI_PROJECT"),
+        description="OpenAI-Project header.",
+    )
+    api_version: str | None = Field(
+        default=None,
+        validation_alias=_env("api_version", "SORA_MCP_API_VERSION", "OPENAI_API_VERSION"),
+        description="api-version query parameter, for Azure deployments that still require one.",
+    )
+    timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one HTTP response.")
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries of idempotent calls (GET, DELETE).")
+
+    # -- defaults for new videos ------------------------------------------------------------------
+    model: str = Field(
+        default="sora-2", min_length=1, description="Model (or Azure deployment) for new videos."
+    )
+    size: str = Field(default="720x1280", description="Default WIDTHxHEIGHT of new videos.")
+    seconds: str = Field(default="4", description="Default duration of new videos, in seconds.")
+
+    # -- local files ------------------------------------------------------------------------------
+    output_dir: Path = Field(
+        default_factory=default_output_dir, description="Downloads are written only below this folder."
+    )
+    input_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [Path.home()],
+        description="Folders from which reference images may be read (os.pathsep-separated in the env).",
+    )
+
+    # -- the MCP server ---------------------------------------------------------------------------
+    read_only: bool = Field(
+        default=False, description="Leave out every tool that creates, spends or deletes."
+    )
+    wait_timeout: float = Field(
+        default=45.0,
+        gt=0,
+        le=3600,
+        description="Default seconds a wait_for_video call blocks before returning.",
+    )
+    poll_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between polls when the server sends no poll-after hint."
+    )
+    backend: Backend = Field(
+        default="api", description="'api' talks to base_url; 'emulator' runs the local emulator in-process."
+    )
+    emulator_render_seconds: float = Field(
+        default=3.0, ge=0, description="How long the embedded emulator takes to 'generate' a video."
+    )
+
+    @field_validator("input_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"base URL {value!r} must start with http:// or https://")
+        return value
+
+    @field_validator("output_dir")
+    @classmethod
+    def _absolute_output_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("input_roots")
+    @classmethod
+    def _absolute_roots(cls, value: list[Path]) -> list[Path]:
+        return [root.expanduser().resolve() for root in value]
+
+    @property
+    def api_key_value(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None

@@ -1,0 +1,223 @@
+"""One exception tree for everything sora-mcp can fail at.
+
+Every message says what happened *and what to do next*; ``str(exc)`` is safe to show to a
+person or a model (it never contains the API key).
+
+    SoraError
+    ├── ConfigurationError            settings are missing or wrong (no key, bad base URL)
+    ├── InputError                    a local input was refused before anything was sent
+    │   ├── ImageReferenceError       not an image, unreadable, too large, wrong size
+    │   └── PathNotAllowedError       outside the output directory / allowed input roots
+    ├── APIError                      talking to the Videos API went wrong
+    │   ├── APIConnectionError        no HTTP answer at all
+    │   │   └── APITimeoutError       the answer took too long
+    │   └── APIStatusError            HTTP >= 400, mapped from the status and the error envelope
+    │       ├── BadRequestError             400
+    │       ├── AuthenticationError         401
+    │       ├── PermissionDeniedError       403
+    │       ├── NotFoundError               404
+    │       │   └── AssetExpiredError       the downloadable assets are gone
+    │       ├── ModelNotAvailableError      400/404 "model does not exist" (e.g. after the Sora shutdown)
+    │       ├── ConflictError               409
+    │       ├── UnprocessableEntityError    422
+    │       ├── RateLimitError              429 (carries ``retry_after``)
+    │       └── InternalServerError         >= 500
+    ├── VideoJobError                 the job itself ended ``failed`` (moderation, ...)
+    └── WaitTimeoutError              a wait hit its deadline; carries the last status, the job goes on
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Video
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssetExpiredError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ImageReferenceError",
+    "InputError",
+    "InternalServerError",
+    "ModelNotAvailableError",
+    "NotFoundError",
+    "PathNotAllowedError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "SoraError",
+    "UnprocessableEntityError",
+    "VideoJobError",
+    "WaitTimeoutError",
+]
+
+SORA_SHUTDOWN_NOTE = (
+    "OpenAI shut its own Videos API (Sora) down on 2026-09-24, so api.openai.com no longer serves "
+    "sora-2 / sora-2-pro. Point sora-mcp at a server that still speaks /v1/videos: set "
+    "OPENAI_BASE_URL (e.g. an Azure OpenAI resource 'https://<resource>.openai.azure.com/openai/v1' "
+    "with SORA_MCP_AUTH_STYLE=azure, a LiteLLM proxy, vLLM-Omni or SGLang Diffusion) and set "
+    "SORA_MCP_MODEL to a model (or Azure deployment) that server offers; or try everything locally "
+    "with --backend emulator."
+)
+
+
+class SoraError(Exception):
+    """Root of every error raised by sora-mcp."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} {hint}" if hint else message)
+
+
+class ConfigurationError(SoraError):
+    """The settings cannot work (missing API key, malformed base URL, ...)."""
+
+
+class InputError(SoraError):
+    """A local input was refused before any request was sent."""
+
+
+class ImageReferenceError(InputError):
+    """An image reference is not a usable PNG/JPEG/WebP of the requested size."""
+
+
+class PathNotAllowedError(InputError):
+    """A path points outside the output directory or the allowed input roots."""
+
+
+class APIError(SoraError):
+    """Talking to the Videos API failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message, hint=hint)
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached, or the connection broke before an answer."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer in time."""
+
+
+class APIStatusError(APIError):
+    """The server answered with an HTTP error status."""
+
+    status_code: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        hint: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        error_type: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.status_code = status_code
+        self.request_id = request_id
+        self.code = code
+        self.param = param
+        self.error_type = error_type
+        self.body = body
+        super().__init__(message, hint=hint, method=method, url=url)
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the request was refused as invalid."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing, wrong or revoked."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the key may not use this resource or model."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: no such video, character or route."""
+
+
+class AssetExpiredError(NotFoundError):
+    """The video exists (or existed) but its downloadable assets have expired."""
+
+
+class ModelNotAvailableError(APIStatusError):
+    """The server does not offer the requested model (e.g. Sora after OpenAI's shutdown)."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: the resource is in a state that does not allow this."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: the request was well-formed but could not be processed."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: too many requests, or the quota is used up."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the server failed."""
+
+
+class VideoJobError(SoraError):
+    """The generation job finished with ``status == "failed"``."""
+
+    def __init__(self, video: Video) -> None:
+        self.video = video
+        err = video.error
+        self.code = err.code if err else None
+        detail = f"{err.code}: {err.message}" if err else "no reason given"
+        if self.is_moderation:
+            hint = (
+                "The prompt or reference image was blocked by the content policy: rephrase it without real "
+                "people, copyrighted characters or music, and use a reference image without human faces."
+            )
+        else:
+            hint = "Check the prompt and settings, then start a new job (a failed job cannot be resumed)."
+        super().__init__(f"Video {video.id} failed ({detail}).", hint=hint)
+
+    @property
+    def is_moderation(self) -> bool:
+        code = (self.code or "").lower()
+        return any(word in code for word in ("moderation", "policy", "safety", "blocked"))
+
+
+class WaitTimeoutError(SoraError):
+    """A wait reached its deadline before the job finished; the job keeps running server-side."""
+
+    def __init__(self, video: Video, waited: float) -> None:
+        self.video = video
+        self.waited = waited
+        super().__init__(
+            f"Video {video.id} is still {video.status} ({video.progress}%) after waiting {waited:.0f}s.",
+            hint="The job keeps running on the server: wait again with the same id to resume.",
+        )

@@ -1,0 +1,72 @@
+"""Shared fixtures: an emulator per test, reached in-process (ASGITransport) or over loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from sora_mcp import Settings
+from sora_mcp._client import SoraClient
+from sora_mcp.emulator import Emulator, EmulatorConfig, serve_emulator
+
+TEST_KEY = "sk-test-0123456789abcdefSECRET"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never see the developer's real keys, proxies or sora-mcp settings."""
+    for name in list(os.environ):
+        if name.startswith(("SORA_MCP_", "OPENAI_", "AZURE_OPENAI_")) or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name, raising=False)
+    yield
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(render_seconds=0.0, queue_seconds=0.0, poll_after_ms=10)
+
+
+@pytest.fixture
+def emulator(emulator_config: EmulatorConfig) -> Emulator:
+    return Emulator(emulator_config)
+
+
+@pytest.fixture
+async def http_client(emulator: Emulator) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        yield http
+
+
+@pytest.fixture
+async def live_base_url(emulator: Emulator) -> AsyncIterator[str]:
+    """The same emulator served by uvicorn on a free loopback port: real HTTP."""
+    async with serve_emulator(emulator, host="127.0.0.1", port=0) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    images = tmp_path / "images"
+    images.mkdir()
+    return Settings(
+        api_key=TEST_KEY,
+        base_url="http://emulator.test/v1",
+        output_dir=tmp_path / "out",
+        input_roots=[images],
+        poll_interval=0.01,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, http_client: httpx2.AsyncClient) -> AsyncIterator[SoraClient]:
+    async with SoraClient(settings, http_client=http_client) as sora:
+        yield sora
