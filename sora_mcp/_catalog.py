@@ -73,9 +73,7 @@ def parse_size(size: str) -> tuple[int, int]:
     """``"720x1280"`` -> ``(720, 1280)``; raises InputError on anything else."""
     width, sep, height = size.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit() or int(width) <= 0 or int(height) <= 0:
-        raise InputError(
-            f"Size {size!r} is not WIDTHxHEIGHT.", hint="Use e.g. '720x1280' (portrait) or '1280x720'."
-        )
+        raise InputError(f"Size {size!r} is not WIDTHxHEIGHT.", hint="Use e.g. '720x1280' (portrait) or '1280x720'.")
     return int(width), int(height)
 
 
@@ -83,16 +81,12 @@ def check_request(model: str, size: str, seconds: str) -> None:
     """Refuse a size or duration a known model does not accept; unknown models pass."""
     parse_size(size)
     if not seconds.isdigit() or int(seconds) <= 0:
-        raise InputError(
-            f"Duration {seconds!r} is not a whole number of seconds.", hint="Use e.g. '4' or '8'."
-        )
+        raise InputError(f"Duration {seconds!r} is not a whole number of seconds.", hint="Use e.g. '4' or '8'.")
     spec = lookup(model)
     if spec is None:
         return
     if size not in spec.sizes:
-        raise InputError(
-            f"Model {model} does not make {size} videos.", hint=f"Choose one of: {', '.join(spec.sizes)}."
-        )
+        raise InputError(f"Model {model} does not make {size} videos.", hint=f"Choose one of: {', '.join(spec.sizes)}.")
     if seconds not in spec.seconds:
         raise InputError(
             f"Model {model} does not make {seconds}-second videos.",

@@ -14,11 +14,13 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_BASE_URL", "AuthStyle", "Backend", "Settings", "default_output_dir"]
+__all__ = ["DEFAULT_BASE_URL", "LOOPBACK_HOSTS", "AuthStyle", "Backend", "Settings", "Transport", "default_output_dir"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 AuthStyle = Literal["bearer", "azure", "none"]
 Backend = Literal["api", "emulator"]
+Transport = Literal["stdio", "sse", "streamable-http"]
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def default_output_dir() -> Path:
@@ -40,6 +42,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         validate_default=True,
+        env_ignore_empty=True,
     )
 
     # -- the server speaking /v1/videos -------------------------------------------------------
@@ -60,9 +63,7 @@ class Settings(BaseSettings):
     )
     organization: str | None = Field(
         default=None,
-        validation_alias=_env(
-            "organization", "SORA_MCP_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION"
-        ),
+        validation_alias=_env("organization", "SORA_MCP_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION"),
         description="OpenAI-Organization header.",
     )
     project: str | None = Field(
@@ -80,9 +81,7 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries of idempotent calls (GET, DELETE).")
 
     # -- defaults for new videos ------------------------------------------------------------------
-    model: str = Field(
-        default="sora-2", min_length=1, description="Model (or Azure deployment) for new videos."
-    )
+    model: str = Field(default="sora-2", min_length=1, description="Model (or Azure deployment) for new videos.")
     size: str = Field(default="720x1280", description="Default WIDTHxHEIGHT of new videos.")
     seconds: str = Field(default="4", description="Default duration of new videos, in seconds.")
 
@@ -96,9 +95,7 @@ class Settings(BaseSettings):
     )
 
     # -- the MCP server ---------------------------------------------------------------------------
-    read_only: bool = Field(
-        default=False, description="Leave out every tool that creates, spends or deletes."
-    )
+    read_only: bool = Field(default=False, description="Leave out every tool that creates, spends or deletes.")
     wait_timeout: float = Field(
         default=45.0,
         gt=0,
@@ -114,6 +111,27 @@ class Settings(BaseSettings):
     emulator_render_seconds: float = Field(
         default=3.0, ge=0, description="How long the embedded emulator takes to 'generate' a video."
     )
+
+    # -- HTTP transports --------------------------------------------------------------------------
+    transport: Transport = Field(default="stdio", description="stdio (default), sse or streamable-http.")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP transports bind to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP transports.")
+    auth_token: SecretStr | None = Field(
+        default=None, description="Bearer token HTTP clients must send (required when binding beyond loopback)."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Origin values the HTTP transports accept (comma-separated in the env)."
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Host values the HTTP transports accept (comma-separated in the env)."
+    )
+
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("input_roots", mode="before")
     @classmethod

@@ -1,0 +1,92 @@
+"""Structured outputs of the MCP tools: each is a tool's ``outputSchema``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .._catalog import estimate_cost
+from .._models import Video
+
+__all__ = ["DeleteInfo", "DownloadInfo", "VideoInfo", "VideoPage", "WaitInfo"]
+
+
+class JobError(BaseModel):
+    code: str = Field(description="Machine-readable reason the job failed.")
+    message: str = Field(description="Human-readable reason the job failed.")
+
+
+class VideoInfo(BaseModel):
+    """A video job as the server reports it."""
+
+    id: str = Field(description="The video id: pass it to the other tools.")
+    status: str = Field(description="queued, in_progress, completed or failed.")
+    progress: int = Field(description="Approximate completion, 0-100.")
+    model: str
+    prompt: str | None
+    size: str = Field(description="WIDTHxHEIGHT in pixels.")
+    seconds: str = Field(description="Duration in seconds.")
+    created_at: int = Field(description="Unix time the job was created.")
+    completed_at: int | None = Field(description="Unix time the job finished, if it has.")
+    expires_at: int | None = Field(description="Unix time after which the assets can no longer be downloaded.")
+    remixed_from_video_id: str | None
+    error: JobError | None = Field(description="Why the job failed, if it did.")
+    estimated_cost_usd: float | None = Field(
+        description="List-price estimate for known Sora models; null when the model's price is unknown."
+    )
+    next_step: str = Field(description="What to do next with this video.")
+
+    @classmethod
+    def from_video(cls, video: Video, next_step: str | None = None) -> VideoInfo:
+        data = video.model_dump(exclude={"object"})
+        data["error"] = video.error.model_dump() if video.error else None
+        return cls(
+            **data,
+            estimated_cost_usd=estimate_cost(video.model, video.size, video.seconds),
+            next_step=next_step or suggest_next_step(video),
+        )
+
+
+def suggest_next_step(video: Video) -> str:
+    if video.status == "completed":
+        return f"Call download_video with video_id={video.id!r} to save the video (and its thumbnail)."
+    if video.status == "failed":
+        return "This job failed and cannot be resumed: adjust the prompt and call generate_video again."
+    if video.is_pending:
+        return f"Call wait_for_video with video_id={video.id!r} to follow it until it finishes."
+    return f"The job ended as {video.status!r}; generate a new video if you still need one."
+
+
+class WaitInfo(VideoInfo):
+    """The state of a job after waiting for it."""
+
+    done: bool = Field(description="True when the job finished (completed or failed).")
+    timed_out: bool = Field(description="True when the wait ended before the job finished; the job keeps running.")
+    waited_seconds: float = Field(description="How long this call waited.")
+
+
+class DownloadInfo(BaseModel):
+    """A downloaded asset, saved under the output directory."""
+
+    video_id: str
+    variant: str = Field(description="video, thumbnail or spritesheet.")
+    path: str = Field(description="Absolute path of the saved file.")
+    bytes: int = Field(description="Size of the saved file.")
+    mime_type: str
+    resource_uri: str = Field(description="MCP resource URI that serves this file.")
+    metadata_uri: str = Field(description="MCP resource URI of the video's JSON metadata.")
+
+
+class VideoPage(BaseModel):
+    """One page of the account's videos."""
+
+    videos: list[VideoInfo]
+    has_more: bool = Field(description="True when more videos follow this page.")
+    next_after: str | None = Field(description="Pass as `after` to get the next page (null on the last page).")
+
+
+class DeleteInfo(BaseModel):
+    """Result of deleting a video."""
+
+    video_id: str
+    deleted: bool = Field(description="True when the server deleted the video.")
+    local_files_removed: list[str] = Field(description="Paths of the local files that were removed.")

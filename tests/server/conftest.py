@@ -1,0 +1,43 @@
+"""In-process MCP fixtures: the real server object driven by the SDK's Client, in both protocol eras."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+
+from sora_mcp import Settings
+from sora_mcp.server import SoraMCPServer, create_server
+
+ERAS = ["auto", "legacy"]  # auto: 2026-07-28 stateless; legacy: the 2025-11-25 initialize handshake
+
+
+@pytest.fixture
+def server(settings: Settings, http_client: httpx2.AsyncClient) -> SoraMCPServer:
+    return create_server(settings, http_client=http_client)
+
+
+@pytest.fixture(params=ERAS)
+def era(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def mcp_client(server: SoraMCPServer, era: str) -> AsyncIterator[Client]:
+    async with Client(server, mode=era) as client:
+        yield client
+
+
+def structured(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert isinstance(data, dict)
+    return data
+
+
+def error_text(result: Any) -> str:
+    assert result.is_error, result.structured_content
+    return "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")

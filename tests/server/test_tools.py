@@ -1,0 +1,279 @@
+"""Every tool's happy path and its actionable errors, in-process, in both protocol eras."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import anyio
+import av
+import httpx2
+import pytest
+from mcp import Client
+from mcp.types import BlobResourceContents, ImageContent, ResourceLink, TextResourceContents
+from PIL import Image
+
+from sora_mcp import Settings
+from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
+from sora_mcp.server import create_server
+from tests.conftest import TEST_KEY
+from tests.server.conftest import error_text, structured
+
+pytestmark = pytest.mark.anyio
+
+SMALL = {"model": "test-model", "size": "160x96", "seconds": 1}
+
+
+async def _generate(client: Client, **extra: object) -> str:
+    result = await client.call_tool("generate_video", {"prompt": "a red kite over the sea", **SMALL, **extra})
+    data = structured(result)
+    assert data["status"] == "queued"
+    return str(data["id"])
+
+
+async def _complete(client: Client, video_id: str) -> dict[str, object]:
+    with anyio.fail_after(20):
+        data = structured(await client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 15}))
+    assert data["status"] == "completed"
+    return data
+
+
+async def test_generate_wait_download_read_delete(mcp_client: Client, settings: Settings) -> None:
+    video_id = await _generate(mcp_client)
+    progress: list[float] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(value)
+
+    with anyio.fail_after(20):
+        waited = await mcp_client.call_tool(
+            "wait_for_video", {"video_id": video_id, "timeout_seconds": 15}, progress_callback=on_progress
+        )
+    info = structured(waited)
+    assert info["done"] is True and info["timed_out"] is False and info["status"] == "completed"
+    assert progress and progress[-1] == 100.0
+    assert progress == sorted(set(progress)), "progress must strictly increase"
+
+    result = await mcp_client.call_tool("download_video", {"video_id": video_id})
+    download = structured(result)
+    path = Path(str(download["path"]))
+    assert path.parent == settings.output_dir and path.name == f"{video_id}.mp4"
+    assert download["mime_type"] == "video/mp4" and download["bytes"] == path.stat().st_size
+    [link] = [block for block in result.content if isinstance(block, ResourceLink)]
+    assert str(link.uri) == f"sora://videos/{video_id}/video" and link.mime_type == "video/mp4"
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (160, 96)
+
+    blob = (await mcp_client.read_resource(str(link.uri))).contents[0]
+    assert isinstance(blob, BlobResourceContents) and blob.mime_type == "video/mp4"
+    assert base64.b64decode(blob.blob) == path.read_bytes()
+
+    metadata = (await mcp_client.read_resource(f"sora://videos/{video_id}/metadata")).contents[0]
+    assert isinstance(metadata, TextResourceContents) and video_id in metadata.text
+
+    deleted = structured(await mcp_client.call_tool("delete_video", {"video_id": video_id, "delete_local_files": True}))
+    assert deleted["deleted"] is True and str(path) in deleted["local_files_removed"]
+    assert not path.exists()
+    status = await mcp_client.call_tool("get_video_status", {"video_id": video_id})
+    assert "not found" in error_text(status).lower()
+
+
+async def test_thumbnail_and_spritesheet_are_shown_inline(mcp_client: Client) -> None:
+    video_id = await _generate(mcp_client)
+    await _complete(mcp_client, video_id)
+    for variant, mime in (("thumbnail", "image/webp"), ("spritesheet", "image/jpeg")):
+        result = await mcp_client.call_tool("download_video", {"video_id": video_id, "variant": variant})
+        assert structured(result)["mime_type"] == mime
+        [image] = [block for block in result.content if isinstance(block, ImageContent)]
+        assert image.mime_type == mime
+        Image.open(io.BytesIO(base64.b64decode(image.data))).verify()
+
+
+async def test_resources_list_is_the_output_directory(mcp_client: Client, settings: Settings) -> None:
+    video_id = await _generate(mcp_client)
+    await _complete(mcp_client, video_id)
+    await mcp_client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"})
+    listed = {str(r.uri): r for r in (await mcp_client.list_resources()).resources}
+    assert f"sora://videos/{video_id}/thumbnail" in listed
+    assert f"sora://videos/{video_id}/metadata" in listed
+    assert listed[f"sora://videos/{video_id}/thumbnail"].mime_type == "image/webp"
+    # a partial download left by a crash is never listed
+    (settings.output_dir / f".{video_id}.mp4.abc.part").write_bytes(b"partial")
+    uris = {str(r.uri) for r in (await mcp_client.list_resources()).resources}
+    assert f"sora://videos/{video_id}/video" not in uris
+
+
+async def test_resources_survive_a_restart(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    async with Client(create_server(settings, http_client=http_client)) as first:
+        video_id = await _generate(first)
+        await _complete(first, video_id)
+        await first.call_tool("download_video", {"video_id": video_id})
+    async with Client(create_server(settings, http_client=http_client)) as second:
+        uris = {str(r.uri) for r in (await second.list_resources()).resources}
+        assert f"sora://videos/{video_id}/video" in uris
+        contents = (await second.read_resource(f"sora://videos/{video_id}/video")).contents[0]
+        assert isinstance(contents, BlobResourceContents)
+
+
+async def test_resource_templates_and_prompt(mcp_client: Client) -> None:
+    templates = {t.uri_template: t.mime_type for t in (await mcp_client.list_resource_templates()).resource_templates}
+    assert templates == {
+        "sora://videos/{video_id}/video": "video/mp4",
+        "sora://videos/{video_id}/thumbnail": "image/webp",
+        "sora://videos/{video_id}/spritesheet": "image/jpeg",
+        "sora://videos/{video_id}/metadata": "application/json",
+    }
+    prompts = {p.name for p in (await mcp_client.list_prompts()).prompts}
+    assert prompts == {"write_video_prompt"}
+    got = await mcp_client.get_prompt("write_video_prompt", {"idea": "a fox in snow", "orientation": "landscape"})
+    text = got.messages[0].content.text  # type: ignore[union-attr]
+    assert "a fox in snow" in text and "1280x720" in text and "Camera" in text
+
+
+async def test_list_videos_pages(mcp_client: Client) -> None:
+    ids = [await _generate(mcp_client) for _ in range(3)]
+    first = structured(await mcp_client.call_tool("list_videos", {"limit": 2}))
+    assert [v["id"] for v in first["videos"]] == ids[::-1][:2]
+    assert first["has_more"] is True and first["next_after"] == ids[1]
+    second = structured(await mcp_client.call_tool("list_videos", {"limit": 2, "after": first["next_after"]}))
+    assert [v["id"] for v in second["videos"]] == [ids[0]] and second["has_more"] is False
+    oldest = structured(await mcp_client.call_tool("list_videos", {"limit": 1, "order": "asc"}))
+    assert oldest["videos"][0]["id"] == ids[0]
+
+
+async def test_remix(mcp_client: Client) -> None:
+    video_id = await _generate(mcp_client)
+    not_ready = await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"})
+    assert error_text(not_ready)
+    await _complete(mcp_client, video_id)
+    remix = structured(await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"}))
+    assert remix["remixed_from_video_id"] == video_id and remix["id"] != video_id
+
+
+async def test_estimated_cost_for_known_models(mcp_client: Client) -> None:
+    result = await mcp_client.call_tool(
+        "generate_video", {"prompt": "a lighthouse", "model": "sora-2-pro", "size": "1792x1024", "seconds": 8}
+    )
+    assert structured(result)["estimated_cost_usd"] == pytest.approx(4.0)
+
+
+# --- errors the user or the model can act on -------------------------------------------------------
+
+
+async def test_unknown_and_malformed_ids_are_tool_errors(mcp_client: Client) -> None:
+    missing = error_text(await mcp_client.call_tool("get_video_status", {"video_id": "video_" + "0" * 48}))
+    assert "list_videos" in missing or "not found" in missing.lower()
+    for bad in ("../../etc/passwd", "a/b", "x\x00y", ""):
+        result = await mcp_client.call_tool("get_video_status", {"video_id": bad})
+        assert result.is_error
+
+
+async def test_wait_returns_last_status_on_timeout(settings: Settings, era: str) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=60.0, queue_seconds=0.0, poll_after_ms=10))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        async with Client(create_server(settings, http_client=http), mode=era) as client:
+            video_id = await _generate(client)
+            with anyio.fail_after(10):
+                result = await client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 0.3})
+            data = structured(result)
+            assert data["timed_out"] is True and data["done"] is False
+            assert data["status"] in ("queued", "in_progress")
+            assert "wait_for_video again" in data["next_step"]
+
+
+async def test_failed_job_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="fail_job", error_code="moderation_blocked", error_message="Blocked."))
+    video_id = await _generate(mcp_client)
+    with anyio.fail_after(20):
+        text = error_text(await mcp_client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 15}))
+    assert "moderation_blocked" in text and "rephrase" in text
+
+
+async def test_rate_limit_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="status", status=429, method="POST", path="/videos", retry_after="30"))
+    text = error_text(await mcp_client.call_tool("generate_video", {"prompt": "a cat", **SMALL}))
+    assert "429" in text or "rate" in text.lower()
+    assert emulator.stats.count("POST", "/videos") == 1, "a create is never retried"
+
+
+async def test_expired_assets(mcp_client: Client, emulator: Emulator) -> None:
+    video_id = await _generate(mcp_client)
+    await _complete(mcp_client, video_id)
+    emulator.expire_assets(video_id)
+    text = error_text(await mcp_client.call_tool("download_video", {"video_id": video_id}))
+    assert "expire" in text.lower()
+
+
+async def test_retired_model_explains_the_shutdown(settings: Settings, era: str) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=0.0, queue_seconds=0.0, retired_models=frozenset({"sora-2"})))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        async with Client(create_server(settings, http_client=http), mode=era) as client:
+            result = await client.call_tool("generate_video", {"prompt": "a cat", "model": "sora-2"})
+            text = error_text(result)
+    assert "2026-09-24" in text and "OPENAI_BASE_URL" in text
+
+
+async def test_missing_key_says_how_to_fix_it(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator, era: str
+) -> None:
+    keyless = settings.model_copy(update={"api_key": None})
+    async with Client(create_server(keyless, http_client=http_client), mode=era) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert "generate_video" in tools, "the server starts without a key"
+        text = error_text(await client.call_tool("generate_video", {"prompt": "a cat"}))
+    assert "OPENAI_API_KEY" in text and "--backend emulator" in text
+    assert emulator.stats.count("POST", "/videos") == 0
+
+
+async def test_reference_image_outside_roots_is_refused(mcp_client: Client, emulator: Emulator) -> None:
+    text = error_text(
+        await mcp_client.call_tool("generate_video", {"prompt": "x", **SMALL, "input_reference": "/etc/passwd"})
+    )
+    assert "SORA_MCP_INPUT_ROOTS" in text
+    assert emulator.stats.count("POST", "/videos") == 0
+
+
+async def test_reference_image_size_mismatch_and_fit(mcp_client: Client, settings: Settings) -> None:
+    image = settings.input_roots[0] / "frame.png"
+    Image.new("RGB", (300, 200), "teal").save(image)
+    args = {"prompt": "a teal sky", **SMALL, "input_reference": str(image)}
+    text = error_text(await mcp_client.call_tool("generate_video", args))
+    assert "160x96" in text and "crop" in text
+    for fit in ("crop", "pad"):
+        assert structured(await mcp_client.call_tool("generate_video", {**args, "fit_reference": fit}))["id"]
+
+
+async def test_bad_arguments_are_tool_errors(mcp_client: Client) -> None:
+    for args in (
+        {"prompt": ""},
+        {"prompt": "x", "seconds": -4},
+        {"prompt": "x", "size": "big"},
+        {"prompt": 12},
+        {"prompt": "x", "fit_reference": "stretch"},
+    ):
+        assert (await mcp_client.call_tool("generate_video", args)).is_error
+
+
+async def test_read_only_mode_leaves_out_spending_tools(
+    settings: Settings, http_client: httpx2.AsyncClient, era: str
+) -> None:
+    server = create_server(settings.model_copy(update={"read_only": True}), http_client=http_client)
+    async with Client(server, mode=era) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+    assert tools == {"get_video_status", "wait_for_video", "list_videos", "download_video"}
+
+
+async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="status", status=500, times=None))
+    results = [
+        await mcp_client.call_tool("generate_video", {"prompt": "x", **SMALL}),
+        await mcp_client.call_tool("get_video_status", {"video_id": "video_abc"}),
+        await mcp_client.call_tool("list_videos", {}),
+    ]
+    for result in results:
+        assert result.is_error
+        assert TEST_KEY not in result.model_dump_json()
