@@ -1,0 +1,8 @@
+"""A local emulator of the /v1/videos API: the same wire contract, a realistic job lifecycle, real
+playable media and fault injection. The embedded default backend and the backbone of the tests."""
+
+from ._app import Emulator
+from ._faults import EmulatorConfig, Fault, FaultPlan, RequestStats
+from ._server import run, serve_emulator
+
+__all__ = ["Emulator", "EmulatorConfig", "Fault", "FaultPlan", "RequestStats", "run", "serve_emulator"]

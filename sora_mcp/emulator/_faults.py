@@ -1,0 +1,117 @@
+"""Emulator configuration, fault injection and request statistics."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+__all__ = ["EmulatorConfig", "Fault", "FaultPlan", "RequestStats"]
+
+FaultKind = Literal["status", "drop", "delay", "fail_job"]
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulator behaves. Times are seconds unless named otherwise."""
+
+    api_key: str | None = None  # None: any non-empty key is accepted
+    render_seconds: float = 3.0  # time in_progress, progress rising over it
+    queue_seconds: float = 0.5  # time queued
+    poll_after_ms: int = 1000  # openai-poll-after-ms on GET /videos/{id} while pending
+    expires_after: int = 3600  # expires_at = completed_at + this
+    strict_spec: bool = False  # only the spec's enums; spritesheet served as image/webp
+    retired_models: frozenset[str] = frozenset()  # answered like models that no longer exist
+    fps: int = 24
+    control: bool = True  # serve the /_emulator control plane
+    max_render_pixels: int = 1920 * 1920  # refuse absurd sizes for unknown models
+    pad_video_bytes: int = 0  # serve videos padded to this size (benchmarks of large downloads)
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour, matched against requests in the order faults were added.
+
+    kind: ``status`` answers ``status`` with the error envelope (429 also sends ``retry_after`` /
+    ``retry_after_ms``); ``drop`` cuts a download after ``after_bytes``; ``delay`` sleeps ``delay``
+    seconds before answering; ``fail_job`` makes the created job end ``failed`` with ``error_code``.
+    ``path`` is a route template without /v1 (``/videos/{video_id}/content``); None matches any.
+    ``times`` is how often it fires (None: forever).
+    """
+
+    kind: FaultKind
+    method: str | None = None
+    path: str | None = None
+    times: int | None = 1
+    status: int = 500
+    retry_after: str | None = None
+    retry_after_ms: int | None = None
+    after_bytes: int = 65536
+    delay: float = 0.0
+    error_code: str = "moderation_blocked"
+    error_message: str = "Your request was blocked by our moderation system."
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def matches(self, kind: FaultKind, method: str, template: str) -> bool:
+        if self.kind != kind or self.times == 0:
+            return False
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self.path is None or self.path == template
+
+
+@dataclass
+class FaultPlan:
+    """The active faults; thread-safe because tests add faults from outside the event loop."""
+
+    active: list[Fault] = field(default_factory=list[Fault])
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.active.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self.active.clear()
+
+    def take(self, kind: FaultKind, method: str, template: str) -> Fault | None:
+        """The first matching fault, consuming one of its ``times``."""
+        with self._lock:
+            for fault in self.active:
+                if fault.matches(kind, method, template):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+
+@dataclass
+class RequestStats:
+    """Every API request seen: (method, route template, status)."""
+
+    requests: list[tuple[str, str, int]] = field(default_factory=list[tuple[str, str, int]])
+
+    def record(self, method: str, template: str, status: int) -> None:
+        self.requests.append((method, template, status))
+
+    def count(self, method: str, template: str) -> int:
+        return sum(1 for m, t, _ in self.requests if m == method and t == template)
+
+    def counts(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for method, template, _status in self.requests:
+            key = f"{method} {template}"
+            totals[key] = totals.get(key, 0) + 1
+        return totals
+
+    def reset(self) -> None:
+        self.requests.clear()
