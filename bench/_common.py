@@ -37,7 +37,4 @@ def describe_machine() -> str:
                     break
     except OSError:
         pass
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {sys.version.split()[0]}"
-    )
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"

@@ -19,7 +19,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine, summary  # noqa: E402
+from _common import describe_machine, summary
 
 BARE_SERVER = """
 from mcp.server.mcpserver import MCPServer
@@ -37,8 +37,7 @@ async def time_start(params: StdioServerParameters) -> float:
     started = time.perf_counter()
     async with Client(params) as client:
         await client.list_tools()
-        elapsed = time.perf_counter() - started
-    return elapsed
+        return time.perf_counter() - started
 
 
 async def main(runs: int) -> None:
@@ -49,9 +48,7 @@ async def main(runs: int) -> None:
         bare_file.write_text(BARE_SERVER, encoding="utf-8")
         targets = {
             "bare MCPServer (1 tool)": StdioServerParameters(command=sys.executable, args=[str(bare_file)], env=env),
-            "sora-mcp serve": StdioServerParameters(
-                command=sys.executable, args=["-m", "sora_mcp", "serve"], env=env
-            ),
+            "sora-mcp serve": StdioServerParameters(command=sys.executable, args=["-m", "sora_mcp", "serve"], env=env),
             "sora-mcp serve --backend emulator": StdioServerParameters(
                 command=sys.executable, args=["-m", "sora_mcp", "serve", "--backend", "emulator"], env=env
             ),

@@ -1,5 +1,6 @@
 """sora-mcp: an MCP server, a typed async client and a local emulator for the /v1/videos API."""
 
+from ._client import SoraClient
 from ._config import Settings
 from ._errors import (
     APIConnectionError,
@@ -24,9 +25,9 @@ from ._errors import (
     VideoJobError,
     WaitTimeoutError,
 )
+from ._images import ImageReference
 from ._models import Character, DeletedVideo, DownloadResult, Video, VideoError, VideoList
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "APIConnectionError",
@@ -41,6 +42,7 @@ __all__ = [
     "ConflictError",
     "DeletedVideo",
     "DownloadResult",
+    "ImageReference",
     "ImageReferenceError",
     "InputError",
     "InternalServerError",
@@ -50,6 +52,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Settings",
+    "SoraClient",
     "SoraError",
     "UnprocessableEntityError",
     "Video",

@@ -120,6 +120,7 @@ class APIStatusError(APIError):
     """The server answered with an HTTP error status."""
 
     status_code: int = 0
+    should_retry: bool | None = None  # the server's x-should-retry header, when it sent one
 
     def __init__(
         self,
@@ -134,8 +135,10 @@ class APIStatusError(APIError):
         param: str | None = None,
         error_type: str | None = None,
         body: Any = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status_code = status_code
+        self.retry_after = retry_after
         self.request_id = request_id
         self.code = code
         self.param = param
@@ -177,11 +180,7 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """HTTP 429: too many requests, or the quota is used up."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)
+    """HTTP 429: too many requests, or the quota is used up (``retry_after``: the server's hint)."""
 
 
 class InternalServerError(APIStatusError):

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import __version__
 from ._commands import add_commands
 from ._config import Settings
 from ._errors import ConfigurationError
+from ._version import __version__
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 

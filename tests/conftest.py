@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
@@ -22,12 +22,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's real keys, proxies or sora-mcp settings."""
     for name in list(os.environ):
         if name.startswith(("SORA_MCP_", "OPENAI_", "AZURE_OPENAI_")) or name.lower().endswith("_proxy"):
             monkeypatch.delenv(name, raising=False)
-    yield
 
 
 @pytest.fixture

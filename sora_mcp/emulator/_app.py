@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import anyio
@@ -39,6 +39,20 @@ CHUNK = 64 * 1024
 SIZE_MISMATCH = "Inpaint image must match the requested width and height"
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 EXTENSIONS = {"video": "mp4", "thumbnail": "webp", "spritesheet": "jpg"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file, read into memory (the form is closed before handlers run)."""
+
+    filename: str
+    data: bytes
+
+
+async def _materialize(value: UploadFile | str) -> Upload | str:
+    if isinstance(value, str):
+        return value
+    return Upload(value.filename or "upload", await value.read())
 
 
 class ApiError(Exception):
@@ -173,9 +187,10 @@ class Emulator:
                 raise _bad("The JSON body must be an object.")
             return data
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            form = await request.form(max_part_size=MAX_UPLOAD)
+            async with request.form(max_part_size=MAX_UPLOAD) as form:
+                items = [(key, await _materialize(value)) for key, value in form.multi_items()]
             fields: dict[str, Any] = {}
-            for key, value in form.multi_items():
+            for key, value in items:
                 outer, bracket, inner = key.partition("[")
                 if bracket:
                     nested = fields.setdefault(outer, {})
@@ -244,8 +259,8 @@ class Emulator:
     async def _check_reference(self, reference: Any, size: str) -> None:
         if reference is None or reference == "":
             return
-        if isinstance(reference, UploadFile):
-            await self._check_image(await reference.read(), size)
+        if isinstance(reference, Upload):
+            await self._check_image(reference.data, size)
             return
         if isinstance(reference, str):
             try:
@@ -309,7 +324,7 @@ class Emulator:
         job = self.store.create(
             model=model, prompt=prompt, size=size, seconds=seconds, planned_error=self._planned_error(request)
         )
-        return JSONResponse(self.store.resource(job))
+        return JSONResponse(self.store.resource(job, fresh=True))
 
     def _check_characters(self, characters: Any) -> None:
         if characters is None:
@@ -406,7 +421,7 @@ class Emulator:
             remixed_from=source.id,
             planned_error=self._planned_error(request),
         )
-        return JSONResponse(self.store.resource(job))
+        return JSONResponse(self.store.resource(job, fresh=True))
 
     async def _source(self, fields: dict[str, Any], action: str) -> tuple[str, str, str, int]:
         """(model, size, seconds, extensions so far) of the video an edit or extension starts from."""
@@ -416,11 +431,11 @@ class Emulator:
         if isinstance(video, dict) and isinstance(video.get("id"), str):
             source = self._completed(video["id"], action)
             return source.model, source.size, source.seconds, source.extensions
-        if isinstance(video, UploadFile):
+        if isinstance(video, Upload):
             model = fields.get("model")
             if not isinstance(model, str) or not model:
                 raise _bad("'model' is required when 'video' is an uploaded file.", "model")
-            size, seconds = await _probe(await video.read())
+            size, seconds = await _probe(video.data)
             return self._model(fields), size, seconds, 0
         raise _bad("Missing required parameter: 'video' (an object with 'id', or a file).", "video")
 
@@ -431,7 +446,7 @@ class Emulator:
         job = self.store.create(
             model=model, prompt=prompt, size=size, seconds=seconds, planned_error=self._planned_error(request)
         )
-        return JSONResponse(self.store.resource(job))
+        return JSONResponse(self.store.resource(job, fresh=True))
 
     async def _extend(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)
@@ -454,16 +469,16 @@ class Emulator:
             extensions=extensions + 1,
             planned_error=self._planned_error(request),
         )
-        return JSONResponse(self.store.resource(job))
+        return JSONResponse(self.store.resource(job, fresh=True))
 
     async def _create_character(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)
         name, video = fields.get("name"), fields.get("video")
         if not isinstance(name, str) or not 1 <= len(name) <= 80:
             raise _bad("Invalid 'name': 1 to 80 characters.", "name")
-        if not isinstance(video, UploadFile):
+        if not isinstance(video, Upload):
             raise _bad("Missing required parameter: 'video' (a video file).", "video")
-        await _probe(await video.read())
+        await _probe(video.data)
         character = self.store.add_character(name)
         return JSONResponse(asdict(character))
 

@@ -116,9 +116,9 @@ class Store:
             return "completed", 100
         return "in_progress", min(99, int(fraction * 100))
 
-    def resource(self, job: Job) -> dict[str, Any]:
-        """The VideoResource: all 13 keys, null where absent."""
-        status, progress = self.state(job)
+    def resource(self, job: Job, *, fresh: bool = False) -> dict[str, Any]:
+        """The VideoResource: all 13 keys, null where absent. A fresh job is always reported queued."""
+        status, progress = ("queued", 0) if fresh else self.state(job)
         error: dict[str, str] | None = None
         if status == "failed":
             code, message = job.planned_error or ("render_failed", f"Rendering failed: {job.render.exception()}")

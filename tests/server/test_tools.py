@@ -174,15 +174,17 @@ async def test_unknown_and_malformed_ids_are_tool_errors(mcp_client: Client) -> 
 
 async def test_wait_returns_last_status_on_timeout(settings: Settings, era: str) -> None:
     emulator = Emulator(EmulatorConfig(render_seconds=60.0, queue_seconds=0.0, poll_after_ms=10))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
-        async with Client(create_server(settings, http_client=http), mode=era) as client:
-            video_id = await _generate(client)
-            with anyio.fail_after(10):
-                result = await client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 0.3})
-            data = structured(result)
-            assert data["timed_out"] is True and data["done"] is False
-            assert data["status"] in ("queued", "in_progress")
-            assert "wait_for_video again" in data["next_step"]
+    async with (
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
+        Client(create_server(settings, http_client=http), mode=era) as client,
+    ):
+        video_id = await _generate(client)
+        with anyio.fail_after(10):
+            result = await client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 0.3})
+        data = structured(result)
+        assert data["timed_out"] is True and data["done"] is False
+        assert data["status"] in ("queued", "in_progress")
+        assert "wait_for_video again" in data["next_step"]
 
 
 async def test_failed_job_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
@@ -210,10 +212,12 @@ async def test_expired_assets(mcp_client: Client, emulator: Emulator) -> None:
 
 async def test_retired_model_explains_the_shutdown(settings: Settings, era: str) -> None:
     emulator = Emulator(EmulatorConfig(render_seconds=0.0, queue_seconds=0.0, retired_models=frozenset({"sora-2"})))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
-        async with Client(create_server(settings, http_client=http), mode=era) as client:
-            result = await client.call_tool("generate_video", {"prompt": "a cat", "model": "sora-2"})
-            text = error_text(result)
+    async with (
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
+        Client(create_server(settings, http_client=http), mode=era) as client,
+    ):
+        result = await client.call_tool("generate_video", {"prompt": "a cat", "model": "sora-2"})
+        text = error_text(result)
     assert "2026-09-24" in text and "OPENAI_BASE_URL" in text
 
 

@@ -1,0 +1,100 @@
+"""Local files: which paths may be read or written, and atomic downloads.
+
+Inputs are read only from the allowed roots; outputs are written only below the output directory.
+Both checks resolve symlinks first, so a link cannot lead outside. A download is written to a
+hidden temporary file beside its target and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import anyio
+
+from ._errors import APIConnectionError, PathNotAllowedError
+
+__all__ = ["IncompleteDownloadError", "resolve_input", "resolve_output", "write_atomically"]
+
+
+class IncompleteDownloadError(APIConnectionError):
+    """The connection ended before the whole body arrived."""
+
+
+def _plain(path: str | Path) -> Path:
+    text = os.fspath(path)
+    if "\x00" in text:
+        raise PathNotAllowedError("The path contains a NUL byte.", hint="Pass a plain file path.")
+    return Path(text).expanduser()
+
+
+def resolve_input(path: str | Path, roots: Sequence[Path]) -> Path:
+    """The real path of a readable file inside one of ``roots``; PathNotAllowedError otherwise."""
+    candidate = _plain(path)
+    allowed = ", ".join(str(root) for root in roots) or "(none)"
+    hint = f"Allowed folders: {allowed}. Move the image there, or add its folder to SORA_MCP_INPUT_ROOTS."
+    if not candidate.is_absolute():
+        raise PathNotAllowedError(f"{path} is not an absolute path.", hint=hint)
+    try:
+        real = candidate.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise PathNotAllowedError(f"{path} does not exist or cannot be read.", hint=hint) from exc
+    if not any(real.is_relative_to(root.resolve()) for root in roots):
+        raise PathNotAllowedError(f"{path} is outside the folders images may be read from.", hint=hint)
+    if not real.is_file():
+        raise PathNotAllowedError(f"{path} is not a regular file.", hint=hint)
+    return real
+
+
+def resolve_output(output_path: str | Path | None, output_dir: Path, default_name: str) -> Path:
+    """Where to write a download: always inside ``output_dir`` (created if missing)."""
+    root = output_dir.resolve()
+    hint = f"Downloads are written only inside {root} (SORA_MCP_OUTPUT_DIR): pass a name or a path inside it."
+    if output_path is None:
+        candidate = root / default_name
+    else:
+        given = _plain(output_path)
+        if ".." in given.parts:
+            raise PathNotAllowedError(f"{output_path} contains '..'.", hint=hint)
+        candidate = given if given.is_absolute() else root / given
+        if candidate.is_dir() or str(output_path).endswith(("/", os.sep)):
+            candidate = candidate / default_name
+    parent = candidate.parent.resolve()
+    if not parent.is_relative_to(root) and parent != root:
+        raise PathNotAllowedError(f"{output_path} is outside the output directory.", hint=hint)
+    target = parent / candidate.name
+    if target.is_symlink():
+        raise PathNotAllowedError(f"{target} is a symbolic link.", hint=hint)
+    parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+async def write_atomically(target: Path, chunks: AsyncIterator[bytes], expected: int | None) -> int:
+    """Stream ``chunks`` into ``target`` via a temporary file; nothing appears under ``target``
+    unless all bytes (``expected`` when known) arrived. Returns the byte count."""
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    written = 0
+    try:
+        async with await anyio.open_file(temp, "xb") as handle:
+            async for chunk in chunks:
+                await handle.write(chunk)
+                written += len(chunk)
+            if expected is not None and written != expected:
+                raise IncompleteDownloadError(
+                    f"The download ended after {written} of {expected} bytes.",
+                    hint="The connection broke; download again.",
+                )
+            await handle.flush()
+            await anyio.to_thread.run_sync(os.fsync, handle.wrapped.fileno())
+        await anyio.to_thread.run_sync(os.replace, temp, target)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_remove, temp)
+        raise
+    return written
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,305 @@
+"""The wire: headers, the one error mapping, the one retry policy, and key redaction.
+
+Retry policy (as openai-python's, adapted): idempotent calls (GET, DELETE, downloads) are retried on
+408, 409, 429, 5xx and broken connections with capped exponential backoff and jitter, honouring
+``retry-after-ms`` then ``Retry-After`` and ``x-should-retry``. A create is never retried once the
+request may have reached the server: only a connection that was never established is retried.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx2
+
+from ._config import Settings
+from ._errors import (
+    SORA_SHUTDOWN_NOTE,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssetExpiredError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    ModelNotAvailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._version import __version__
+
+__all__ = ["Wire", "error_from_response", "redact", "retry_delay"]
+
+log = logging.getLogger("sora_mcp.client")
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+MAX_HINTED_DELAY = 60.0
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+_SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,})")
+_MODEL_GONE = re.compile(
+    r"(model|deployment)\b.*\b(does not exist|not found|not supported|is not available|unknown|no longer)", re.I
+)
+
+STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove the key (and anything key-shaped) from text that came from a server or a library."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    return _SECRET_LIKE.sub("sk-[redacted]", text)
+
+
+def _parse_retry_after(headers: httpx2.Headers) -> float | None:
+    """Seconds from retry-after-ms, else Retry-After (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
+        return max(0.0, float(parsed.timestamp()) - time.time()) if parsed else None
+
+
+def backoff(attempt: int) -> float:
+    """0.5 s × 2^attempt, capped at 8 s, with up to 25 % jitter taken off."""
+    base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0**attempt)
+    return base * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
+
+
+def retry_delay(error: APIStatusError, attempt: int) -> float | None:
+    """How long to wait before retrying after ``error``; None when it must not be retried."""
+    should = error.should_retry
+    if should is False or (should is None and error.status_code not in RETRYABLE_STATUSES):
+        return None
+    if error.retry_after is not None:
+        return error.retry_after if 0 < error.retry_after <= MAX_HINTED_DELAY else None
+    return backoff(attempt)
+
+
+def _envelope(response: httpx2.Response) -> tuple[dict[str, Any], Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}, response.text[:500]
+    error = body.get("error") if isinstance(body, dict) else None
+    return (error if isinstance(error, dict) else {}), body
+
+
+def error_from_response(response: httpx2.Response, settings: Settings, *, model: str | None = None) -> APIStatusError:
+    """The one place where an HTTP error becomes an exception of the tree."""
+    envelope, body = _envelope(response)
+    status = response.status_code
+    key = settings.api_key_value
+    server_message = redact(str(envelope.get("message") or body or response.reason_phrase or "no details"), key)
+    code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
+    should_retry = response.headers.get("x-should-retry")
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "method": response.request.method,
+        "url": str(response.request.url.copy_with(query=None)),
+        "request_id": response.headers.get("x-request-id"),
+        "code": code,
+        "param": envelope.get("param") if isinstance(envelope.get("param"), str) else None,
+        "error_type": envelope.get("type") if isinstance(envelope.get("type"), str) else None,
+        "body": body,
+        "retry_after": _parse_retry_after(response.headers),
+    }
+    error = _classify(status, code, server_message, settings, model, kwargs)
+    if should_retry in ("true", "false"):
+        error.should_retry = should_retry == "true"
+    return error
+
+
+def _classify(
+    status: int, code: str | None, server_message: str, settings: Settings, model: str | None, kwargs: dict[str, Any]
+) -> APIStatusError:
+    prefix = f"The server answered {status}: {server_message}"
+    if status in (400, 404) and _is_model_gone(code, server_message):
+        return ModelNotAvailableError(_model_gone_message(server_message, settings, model), **kwargs)
+    if status == 404 and ("expired" in (code or "") or "expired" in server_message.lower()):
+        hint = "Assets expire about an hour after a video completes: generate it again (or remix a newer one)."
+        return AssetExpiredError(prefix, hint=hint, **kwargs)
+    error_class = STATUS_ERRORS.get(status, InternalServerError if status >= 500 else APIStatusError)
+    return error_class(prefix, hint=_hint(status, kwargs["retry_after"], settings), **kwargs)
+
+
+def _is_model_gone(code: str | None, message: str) -> bool:
+    if code and code.lower() in ("model_not_found", "deploymentnotfound", "invalid_model", "model_not_available"):
+        return True
+    return bool(_MODEL_GONE.search(message))
+
+
+def _model_gone_message(server_message: str, settings: Settings, model: str | None) -> str:
+    host = urlsplit(settings.base_url).hostname or settings.base_url
+    what = f"model {model!r}" if model else "the requested model"
+    text = f"{settings.base_url} does not offer {what}: {server_message}"
+    if (model or "").startswith("sora") or host == "api.openai.com":
+        return f"{text} {SORA_SHUTDOWN_NOTE}"
+    return f"{text} Set SORA_MCP_MODEL (or pass model=...) to a model {host} serves."
+
+
+def _hint(status: int, retry_after: float | None, settings: Settings) -> str:
+    if status == 400:
+        return "Fix the request as the message says and send it again."
+    if status == 401:
+        azure = " For Azure OpenAI also set SORA_MCP_AUTH_STYLE=azure." if settings.auth_style != "azure" else ""
+        return f"Check OPENAI_API_KEY: it is missing, wrong or revoked for {settings.base_url}.{azure}"
+    if status == 403:
+        return "This key may not use this resource or model: check the key's project and permissions."
+    if status == 404:
+        return "Check the id (list_videos shows the ones that exist); deleted videos are gone for good."
+    if status == 429:
+        wait = f"wait {retry_after:.0f}s" if retry_after else "wait a minute"
+        return f"Rate limited or out of quota: {wait} and try again, or check the account's limits and billing."
+    if status >= 500:
+        return "The server failed; try again in a moment. If it persists, check the provider's status page."
+    return "Check the request and try again."
+
+
+def connection_error(exc: httpx2.TransportError, settings: Settings, method: str, url: str) -> APIConnectionError:
+    detail = redact(str(exc) or type(exc).__name__, settings.api_key_value)
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(
+            f"No answer from {settings.base_url} in time ({type(exc).__name__}: {detail}).",
+            hint="The server may be slow or overloaded: try again, or raise SORA_MCP_TIMEOUT.",
+            method=method,
+            url=url,
+        )
+    return APIConnectionError(
+        f"Could not reach {settings.base_url} ({type(exc).__name__}: {detail}).",
+        hint="Check OPENAI_BASE_URL and that the server is up and reachable from this machine.",
+        method=method,
+        url=url,
+    )
+
+
+class Wire:
+    """Sends requests to ``settings.base_url`` with auth headers, retries and error mapping."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx2.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.sleep = sleep
+        self.timeout = httpx2.Timeout(settings.timeout, connect=settings.connect_timeout)
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    def headers(self) -> dict[str, str]:
+        settings = self.settings
+        headers = {"User-Agent": f"sora-mcp/{__version__}", "Accept": "application/json"}
+        key = settings.api_key_value
+        if settings.auth_style != "none":
+            if not key:
+                raise ConfigurationError(
+                    "No API key is configured, so no request was sent.",
+                    hint="Set OPENAI_API_KEY (for Azure also SORA_MCP_AUTH_STYLE=azure), use "
+                    "SORA_MCP_AUTH_STYLE=none for servers without auth (vLLM-Omni, SGLang), or use the "
+                    "emulator (--backend emulator).",
+                )
+            if settings.auth_style == "azure":
+                headers["api-key"] = key
+            else:
+                headers["Authorization"] = f"Bearer {key}"
+        if settings.organization:
+            headers["OpenAI-Organization"] = settings.organization
+        if settings.project:
+            headers["OpenAI-Project"] = settings.project
+        return headers
+
+    def params(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        params = {k: v for k, v in (extra or {}).items() if v is not None}
+        if self.settings.api_version:
+            params["api-version"] = self.settings.api_version
+        return params
+
+    async def retrying(self, call: Callable[[], Awaitable[T]], *, idempotent: bool, method: str, url: str) -> T:
+        """Run one attempt after another until it succeeds or must not be retried."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except httpx2.TransportError as exc:
+                error = connection_error(exc, self.settings, method, url)
+                never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+                if not (idempotent or never_sent) or attempt >= self.settings.max_retries:
+                    raise error from exc
+                delay = backoff(attempt)
+            except APIConnectionError:
+                if not idempotent or attempt >= self.settings.max_retries:
+                    raise
+                delay = backoff(attempt)
+            except APIStatusError as error:
+                hinted = retry_delay(error, attempt) if idempotent else None
+                if hinted is None or attempt >= self.settings.max_retries:
+                    raise
+                delay = hinted
+            attempt += 1
+            log.debug("%s %s: retry %d in %.2fs", method, url, attempt, delay)
+            await self.sleep(delay)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: Any = None,
+        model: str | None = None,
+    ) -> httpx2.Response:
+        url = self.url(path)
+        headers = self.headers()
+
+        async def attempt() -> httpx2.Response:
+            response = await self.http.request(
+                method,
+                url,
+                params=self.params(params),
+                json=json,
+                files=files,
+                headers=headers,
+                timeout=self.timeout,
+            )
+            log.debug("%s %s -> %d (%s)", method, path, response.status_code, response.headers.get("x-request-id"))
+            if response.status_code >= 400:
+                raise error_from_response(response, self.settings, model=model)
+            return response
+
+        return await self.retrying(attempt, idempotent=idempotent, method=method, url=url)
