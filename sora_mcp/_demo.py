@@ -72,52 +72,61 @@ async def run_demo(
     say("sora-mcp demo: starting `sora-mcp serve --backend emulator` over stdio (no API key needed)")
     with anyio.fail_after(120 + render_seconds * 4):
         async with Client(server_command(output_dir, render_seconds)) as client:
-            info = client.server_info
-            say(
-                f"connected: {info.name if info else '?'} {info.version if info else ''} "
-                f"(MCP {client.protocol_version})"
-            )
-            tools = (await client.list_tools()).tools
-            say(f"tools: {', '.join(tool.name for tool in tools)}")
-
-            created = _structured(
-                await client.call_tool(
-                    "generate_video", {"prompt": prompt, "size": size, "seconds": seconds, "model": "sora-2"}
-                ),
-                "generate_video",
-            )
-            video_id = str(created["id"])
-            say(
-                f"generate_video: {video_id} {created['status']} ({created['size']}, {created['seconds']}s, "
-                f"estimated ${created['estimated_cost_usd']} on a real server)"
-            )
-            say(f'  prompt: "{prompt}"')
-
-            bar = Progress("rendering")
-            status = await _wait(client, video_id, bar)
-            bar.close()
-            say(f"wait_for_video: {status['status']} ({status['progress']}%)")
-
-            video = _structured(await client.call_tool("download_video", {"video_id": video_id}), "download_video")
-            thumb = _structured(
-                await client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"}),
-                "download_video thumbnail",
-            )
-            say(f"download_video: {video['path']} ({video['bytes']:,} bytes, {video['mime_type']})")
-            say(f"download_video: {thumb['path']} ({thumb['bytes']:,} bytes, {thumb['mime_type']})")
-
-            read = await client.read_resource(str(video["resource_uri"]))
-            blob = read.contents[0]
-            if not isinstance(blob, BlobResourceContents):
-                raise DemoError("reading the video resource returned no binary content")
-            size_read = len(base64.b64decode(blob.blob))
-            if size_read != video["bytes"]:
-                raise DemoError(f"the resource has {size_read} bytes, the file {video['bytes']}")
-            say(f"read_resource: {video['resource_uri']} -> {size_read:,} bytes of {blob.mime_type}")
-
+            # Failures are raised after the session closed, so they are not wrapped in a task group's error.
+            try:
+                video = await _steps(client, say, prompt=prompt, size=size, seconds=seconds)
+            except DemoError as exc:
+                failure: DemoError | None = exc
+            else:
+                failure = None
+    if failure is not None:
+        raise failure
     path = Path(str(video["path"]))
     _print_next_steps(say, path.parent)
     return path
+
+
+async def _steps(client: Client, say: Any, *, prompt: str, size: str, seconds: int) -> dict[str, Any]:
+    info = client.server_info
+    say(f"connected: {info.name if info else '?'} {info.version if info else ''} (MCP {client.protocol_version})")
+    tools = (await client.list_tools()).tools
+    say(f"tools: {', '.join(tool.name for tool in tools)}")
+
+    created = _structured(
+        await client.call_tool(
+            "generate_video", {"prompt": prompt, "size": size, "seconds": seconds, "model": "sora-2"}
+        ),
+        "generate_video",
+    )
+    video_id = str(created["id"])
+    say(
+        f"generate_video: {video_id} {created['status']} ({created['size']}, {created['seconds']}s, "
+        f"estimated ${created['estimated_cost_usd']} on a real server)"
+    )
+    say(f'  prompt: "{prompt}"')
+
+    bar = Progress("rendering")
+    status = await _wait(client, video_id, bar)
+    bar.close()
+    say(f"wait_for_video: {status['status']} ({status['progress']}%)")
+
+    video = _structured(await client.call_tool("download_video", {"video_id": video_id}), "download_video")
+    thumb = _structured(
+        await client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"}),
+        "download_video thumbnail",
+    )
+    say(f"download_video: {video['path']} ({video['bytes']:,} bytes, {video['mime_type']})")
+    say(f"download_video: {thumb['path']} ({thumb['bytes']:,} bytes, {thumb['mime_type']})")
+
+    read = await client.read_resource(str(video["resource_uri"]))
+    blob = read.contents[0]
+    if not isinstance(blob, BlobResourceContents):
+        raise DemoError("reading the video resource returned no binary content")
+    size_read = len(base64.b64decode(blob.blob))
+    if size_read != video["bytes"]:
+        raise DemoError(f"the resource has {size_read} bytes, the file {video['bytes']}")
+    say(f"read_resource: {video['resource_uri']} -> {size_read:,} bytes of {blob.mime_type}")
+    return video
 
 
 async def _wait(client: Client, video_id: str, bar: Progress) -> dict[str, Any]:

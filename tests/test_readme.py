@@ -32,7 +32,7 @@ def code_blocks() -> list[list[str]]:
 
 
 def _strip_comment(line: str) -> str:
-    return line.split("  #", 1)[0].strip() if not line.lstrip().startswith("#") else ""
+    return "" if line.lstrip().startswith("#") else re.sub(r"\s+#.*$", "", line).strip()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -62,7 +62,7 @@ def test_development_commands_are_what_ci_runs() -> None:
 def test_first_command_runs_the_demo(tmp_path: Path) -> None:
     command = shlex.split(code_blocks()[0][0])
     result = subprocess.run(
-        [*command, "--render-seconds", "0.5", "--size", "360x640"],
+        [*command, "--render-seconds", "0.5"],
         cwd=ROOT,
         env=clean_env(SORA_MCP_OUTPUT_DIR=str(tmp_path)),
         capture_output=True,
@@ -111,6 +111,7 @@ def test_sora_mcp_lines_run(line: str, tmp_path: Path) -> None:
         return
     result = subprocess.run(
         [sys.executable, "-m", "sora_mcp", *words],
+        cwd=tmp_path,
         env=clean_env(SORA_MCP_OUTPUT_DIR=str(tmp_path)),
         capture_output=True,
         text=True,
@@ -124,7 +125,7 @@ def _check_emulator_starts(words: list[str]) -> None:
     port = _free_port()
     args = [*words[: words.index("--port")], "--port", str(port)] if "--port" in words else [*words]
     process = subprocess.Popen(
-        [sys.executable, "-m", "sora_mcp", *args], env=clean_env(), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "sora_mcp", *args], env=clean_env(), stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
     )
     try:
         health = _poll(f"http://127.0.0.1:{port}/_emulator/health")

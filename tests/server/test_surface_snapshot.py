@@ -3,7 +3,7 @@
 A change to a tool's name, description, schema or annotations shows up as a diff of
 ``tests/server/surface.json``. Regenerate it deliberately with::
 
-    SORA_MCP_UPDATE_SNAPSHOT=1 uv run pytest tests/server/test_surface_snapshot.py
+    UPDATE_SNAPSHOTS=1 uv run pytest tests/server/test_surface_snapshot.py
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ async def test_surface_matches_snapshot(tmp_path: Path) -> None:
     settings = Settings(api_key="sk-snapshot", output_dir=tmp_path, input_roots=[tmp_path])
     surface = await _surface(settings)
     rendered = json.dumps(surface, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("SORA_MCP_UPDATE_SNAPSHOT") == "1":
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(rendered, encoding="utf-8")
-    assert SNAPSHOT.exists(), "no snapshot yet: run with SORA_MCP_UPDATE_SNAPSHOT=1 and review the file"
+    assert SNAPSHOT.exists(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1 and review the file"
     assert json.loads(SNAPSHOT.read_text(encoding="utf-8")) == json.loads(rendered)
 
 

@@ -164,12 +164,13 @@ async def test_bearer_token_is_required_when_set(tmp_path: Path, transport: str)
                 assert refused.status_code == 401
                 assert refused.headers["www-authenticate"].startswith("Bearer")
         authorized = {"authorization": f"Bearer {token}"}
-        if transport == "sse":
-            target: Any = sse_client(url, headers=authorized)
-        else:
-            target = streamable_http_client(url, http_client=httpx2.AsyncClient(headers=authorized))
-        async with Client(target) as client:
-            assert "list_videos" in {tool.name for tool in (await client.list_tools()).tools}
+        async with httpx2.AsyncClient(headers=authorized) as http:
+            if transport == "sse":
+                target: Any = sse_client(url, headers=authorized)
+            else:
+                target = streamable_http_client(url, http_client=http)
+            async with Client(target) as client:
+                assert "list_videos" in {tool.name for tool in (await client.list_tools()).tools}
 
 
 async def test_exposed_bind_without_token_does_not_start(tmp_path: Path) -> None:
