@@ -50,7 +50,9 @@ class Sleeps:
 
 
 @asynccontextmanager
-async def client_for(emulator: Emulator, settings: Settings, sleeps: Sleeps, **overrides: Any) -> AsyncIterator[SoraClient]:
+async def client_for(
+    emulator: Emulator, settings: Settings, sleeps: Sleeps, **overrides: Any
+) -> AsyncIterator[SoraClient]:
     async with (
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
         SoraClient(settings.model_copy(update=overrides), http_client=http, sleep=sleeps) as client,
@@ -65,7 +67,8 @@ async def finished(client: SoraClient) -> Video:
 
 
 @pytest.mark.parametrize(
-    ("headers", "expected"), [({"retry_after": "2"}, 2.0), ({"retry_after_ms": 1500}, 1.5), ({"retry_after": "0.25"}, 0.25)]
+    ("headers", "expected"),
+    [({"retry_after": "2"}, 2.0), ({"retry_after_ms": 1500}, 1.5), ({"retry_after": "0.25"}, 0.25)],
 )
 async def test_429_hint_is_honoured(
     emulator: Emulator, settings: Settings, headers: dict[str, Any], expected: float

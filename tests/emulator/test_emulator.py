@@ -1,0 +1,175 @@
+"""The emulator's behaviour beyond the schema: real media, lifecycle, rules, auth, faults and the
+control plane, renders that never block the event loop."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import anyio
+import av
+import httpx2
+import pytest
+from PIL import Image
+
+from sora_mcp import Settings, SoraClient, Video
+from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
+
+pytestmark = pytest.mark.anyio
+
+AUTH = {"authorization": "Bearer sk-test"}
+BASE = "http://emulator.test/v1"
+
+
+async def create(http: httpx2.AsyncClient, **body: Any) -> dict[str, Any]:
+    response = await http.post(f"{BASE}/videos", json={"prompt": "a lantern in fog", **body}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+@pytest.mark.parametrize(("size", "seconds"), [("720x1280", "4"), ("1280x720", "8")])
+async def test_media_is_real(http_client: httpx2.AsyncClient, emulator: Emulator, size: str, seconds: str) -> None:
+    video = await create(http_client, size=size, seconds=seconds)
+    await emulator.wait_idle()
+    content = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
+    assert content.headers["content-type"] == "video/mp4"
+    assert int(content.headers["content-length"]) == len(content.content)
+    with av.open(io.BytesIO(content.content)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert f"{stream.codec_context.width}x{stream.codec_context.height}" == size
+        assert abs((container.duration or 0) / 1e6 - float(seconds)) <= 1 / 24
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        frames = sum(1 for _ in container.decode(video=0))
+        assert frames == 24 * int(seconds)
+    thumbnail = await http_client.get(f"{BASE}/videos/{video['id']}/content?variant=thumbnail", headers=AUTH)
+    with Image.open(io.BytesIO(thumbnail.content)) as image:
+        assert image.format == "WEBP"
+
+
+async def test_lifecycle_progress_and_poll_hint(settings: Settings) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=0.4, queue_seconds=0.1, poll_after_ms=50))
+    hints: list[str | None] = []
+
+    async def record(response: httpx2.Response) -> None:
+        if response.request.method == "GET":
+            hints.append(response.headers.get("openai-poll-after-ms"))
+
+    transport = httpx2.ASGITransport(app=emulator.app)
+    async with (
+        httpx2.AsyncClient(transport=transport, event_hooks={"response": [record]}) as http,
+        SoraClient(settings, http_client=http) as client,
+    ):
+        video = await client.generate_video("a lantern", "t", 1, "64x64")
+        seen: list[Video] = []
+        with anyio.fail_after(10):
+            await client.wait_for_completion(video.id, timeout=10, on_progress=seen.append)
+    statuses = [v.status for v in seen]
+    assert statuses[0] == "queued" and "in_progress" in statuses and statuses[-1] == "completed"
+    assert [v.progress for v in seen] == sorted(v.progress for v in seen)
+    assert hints[:-1] == ["50"] * (len(hints) - 1) and hints[-1] is None, "hint only while pending"
+
+
+async def test_renders_never_block_the_event_loop(http_client: httpx2.AsyncClient, emulator: Emulator) -> None:
+    await create(http_client, model="sora-2-pro", size="1920x1080", seconds="8")
+    latencies = []
+    for _ in range(20):
+        started = time.perf_counter()
+        assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200
+        latencies.append(time.perf_counter() - started)
+    assert not emulator.store.jobs[next(iter(emulator.store.jobs))].render.done(), "the render is still running"
+    assert max(latencies) < 0.5
+
+
+async def test_auth(http_client: httpx2.AsyncClient) -> None:
+    missing = await http_client.get(f"{BASE}/videos")
+    assert missing.status_code == 401 and set(missing.json()["error"]) == {"message", "type", "param", "code"}
+    assert (await http_client.get(f"{BASE}/videos", headers={"api-key": "anything"})).status_code == 200
+    emulator = Emulator(EmulatorConfig(api_key="sk-right"))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        assert (await http.get(f"{BASE}/videos", headers={"authorization": "Bearer sk-wrong"})).status_code == 401
+        assert (await http.get(f"{BASE}/videos", headers={"authorization": "Bearer sk-right"})).status_code == 200
+        assert (await http.get("http://emulator.test/videos", headers={"api-key": "sk-right"})).status_code == 200
+
+
+async def test_model_rules_and_strict_mode(http_client: httpx2.AsyncClient) -> None:
+    wide_sora2 = await http_client.post(
+        f"{BASE}/videos", json={"prompt": "x", "model": "sora-2", "size": "1920x1080"}, headers=AUTH
+    )
+    assert wide_sora2.status_code == 400 and wide_sora2.json()["error"]["param"] == "size"
+    assert (await create(http_client, model="sora-2-pro", size="1920x1080", seconds="16"))["seconds"] == "16"
+    strict = Emulator(EmulatorConfig(strict_spec=True))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=strict.app)) as http:
+        for body in ({"seconds": "16"}, {"size": "1920x1080", "model": "sora-2-pro"}):
+            response = await http.post(f"{BASE}/videos", json={"prompt": "x", **body}, headers=AUTH)
+            assert response.status_code == 400
+
+
+async def test_retired_models_answer_like_the_shutdown() -> None:
+    emulator = Emulator(EmulatorConfig(retired_models=frozenset({"sora-2"})))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        gone = await http.post(f"{BASE}/videos", json={"prompt": "x"}, headers=AUTH)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "model_not_found"
+
+
+async def test_control_plane(http_client: httpx2.AsyncClient, emulator: Emulator) -> None:
+    control = "http://emulator.test/_emulator"
+    assert (await http_client.get(f"{control}/health")).json() == {"ok": True}
+    added = await http_client.post(f"{control}/faults", json={"kind": "status", "status": 503, "method": "GET"})
+    assert added.status_code == 201
+    assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 503
+    assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200, "times=1 by default"
+    bad = await http_client.post(f"{control}/faults", json={"kind": "status", "colour": "red"})
+    assert bad.status_code == 400
+    await http_client.post(f"{control}/faults", json={"kind": "status", "status": 500, "times": None})
+    assert (await http_client.delete(f"{control}/faults")).status_code == 204
+    assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200
+    video = await create(http_client, model="t", size="64x64", seconds="1")
+    await emulator.wait_idle()
+    await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
+    assert (await http_client.post(f"{control}/videos/{video['id']}/expire")).status_code == 204
+    expired = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
+    assert expired.status_code == 404 and expired.json()["error"]["code"] == "video_expired"
+    stats = (await http_client.get(f"{control}/stats")).json()
+    assert stats["counts"]["GET /videos"] == 3 and stats["counts"]["POST /videos"] == 1
+
+
+async def test_fail_job_and_delay_faults(http_client: httpx2.AsyncClient, emulator: Emulator) -> None:
+    emulator.faults.add(Fault(kind="fail_job", error_code="moderation_blocked"))
+    video = await create(http_client, model="t", size="64x64", seconds="1")
+    body = (await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)).json()
+    assert body["status"] == "failed" and body["error"]["code"] == "moderation_blocked"
+    emulator.faults.add(Fault(kind="delay", delay=0.2, path="/videos"))
+    started = time.perf_counter()
+    await http_client.get(f"{BASE}/videos", headers=AUTH)
+    assert time.perf_counter() - started >= 0.2
+
+
+async def test_drop_fault_cuts_a_download_over_loopback(emulator: Emulator, live_base_url: str) -> None:
+    async with httpx2.AsyncClient() as http:
+        response = await http.post(
+            f"{live_base_url}/videos", json={"prompt": "x", "model": "t", "size": "64x64", "seconds": "1"}, headers=AUTH
+        )
+        video_id = response.json()["id"]
+        await emulator.wait_idle()
+        await http.get(f"{live_base_url}/videos/{video_id}", headers=AUTH)
+        emulator.faults.add(Fault(kind="drop", after_bytes=1000))
+        received = bytearray()
+        with pytest.raises(httpx2.RemoteProtocolError):
+            async with http.stream("GET", f"{live_base_url}/videos/{video_id}/content", headers=AUTH) as stream:
+                expected = int(stream.headers["content-length"])
+                async for chunk in stream.aiter_bytes():
+                    received += chunk
+    assert len(received) == 1000 < expected
+
+
+async def test_large_padded_asset_streams() -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, pad_video_bytes=5_000_000))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        video = await create(http, model="t", size="64x64", seconds="1")
+        await emulator.wait_idle()
+        await http.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
+        content = await http.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
+    assert len(content.content) == 5_000_000 and content.content[4:8] == b"ftyp"
