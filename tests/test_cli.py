@@ -1,0 +1,143 @@
+"""The CLI for people: every command against a real `sora-mcp emulator` process, --json output,
+meaningful exit codes, --help everywhere."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from PIL import Image
+
+from sora_mcp.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, build_parser, main
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def emulator_url() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sora_mcp", "emulator", "--port", str(port), "--render-seconds", "0.3"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx2.Client() as http:
+            for _attempt in range(400):
+                try:
+                    if http.get(f"{base}/_emulator/health", timeout=0.5).status_code == 200:
+                        break
+                except httpx2.TransportError:
+                    process.poll()
+                    assert process.returncode is None, "the emulator exited"
+                    time.sleep(0.025)  # readiness of a child process: nothing to await
+        yield f"{base}/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def cli(emulator_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator_url)
+    monkeypatch.setenv("SORA_MCP_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("SORA_MCP_INPUT_ROOTS", str(tmp_path))
+
+    def run(*args: str) -> tuple[int, Any]:
+        code = main(list(args))
+        out = capsys.readouterr().out
+        try:
+            return code, json.loads(out)
+        except ValueError:
+            return code, out
+
+    return run
+
+
+SMALL = ("--model", "t", "--size", "64x64", "--seconds", "1")
+
+
+def test_every_command_with_json(cli: Any, tmp_path: Path) -> None:
+    code, created = cli("generate", "a lantern in fog", *SMALL, "--json")
+    assert code == EXIT_OK and created["status"] == "queued"
+    video_id = created["id"]
+    code, status = cli("status", video_id, "--json")
+    assert code == EXIT_OK and status["id"] == video_id
+    code, waited = cli("wait", video_id, "--json")
+    assert code == EXIT_OK and waited["status"] == "completed"
+    code, downloaded = cli("download", video_id, "--variant", "thumbnail", "--json")
+    assert code == EXIT_OK and Path(downloaded["path"]).parent == tmp_path / "out"
+    assert downloaded["content_type"] == "image/webp"
+    code, page = cli("list", "--limit", "5", "--json")
+    assert code == EXIT_OK and video_id in [video["id"] for video in page["data"]]
+    code, deleted = cli("delete", video_id, "--json")
+    assert code == EXIT_OK and deleted == {"id": video_id, "object": "video.deleted", "deleted": True}
+
+
+def test_human_output(cli: Any) -> None:
+    code, text = cli("generate", "a lantern", "--model", "sora-2", "--seconds", "4", "--wait", "--download", "clips")
+    assert code == EXIT_OK
+    assert "completed" in text and "~$0.40" in text and "saved" in text and ".mp4" in text
+    code, text = cli("list")
+    assert code == EXIT_OK and "sora-2" in text
+
+
+def test_generate_with_image_and_fit(cli: Any, tmp_path: Path) -> None:
+    image = tmp_path / "first.png"
+    Image.new("RGB", (300, 100), "red").save(image)
+    code, _ = cli("generate", "red", *SMALL, "--image", str(image), "--json")
+    assert code == EXIT_USAGE, "a size mismatch is a usage error"
+    code, created = cli("generate", "red", *SMALL, "--image", str(image), "--fit", "pad", "--json")
+    assert code == EXIT_OK and created["status"] == "queued"
+
+
+def test_exit_codes(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, error = cli("status", "video_" + "0" * 48, "--json")
+    assert code == EXIT_FAILED and error["error"] == "NotFoundError"
+    code, created = cli("generate", "slow", "--model", "t", "--size", "640x480", "--seconds", "20", "--json")
+    code, timed_out = cli("wait", created["id"], "--wait-timeout", "0.01", "--json")
+    assert code == EXIT_TIMEOUT and timed_out["video"]["id"] == created["id"]
+    code, _ = cli("generate", "x", *SMALL, "--image", "/etc/passwd")
+    assert code == EXIT_USAGE
+    monkeypatch.delenv("OPENAI_API_KEY")
+    code, _ = cli("list")
+    assert code == EXIT_USAGE
+    assert main(["serve", "--transport", "streamable-http", "--host", "0.0.0.0"]) == EXIT_USAGE
+    assert main(["list", "--max-retries", "99"]) == EXIT_USAGE
+    assert main([]) == EXIT_USAGE
+
+
+def test_backend_emulator_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["generate", "a kite", "--backend", "emulator", *SMALL, "--wait", "--download", str(tmp_path), "--json"]
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK and document[0]["status"] == "completed"
+    assert Path(document[1]["path"]).is_file()
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == {"serve", "demo", "emulator", "generate", "status", "wait", "download", "list", "delete"}
+    for name in commands:
+        with pytest.raises(SystemExit) as exited:
+            main([name, "--help"])
+        assert exited.value.code == 0
+        assert "usage: sora-mcp" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "OPENAI_API_KEY" in capsys.readouterr().out, "serve --help documents the environment"
