@@ -1,0 +1,88 @@
+"""A download announces itself (list-changed and updated notifications) in both protocol eras, and a
+client that cancels wait_for_video stops the server's polling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx2
+import mcp.types as types
+import pytest
+from mcp import Client
+from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
+
+from sora_mcp import Settings
+from sora_mcp.emulator import Emulator, EmulatorConfig
+from sora_mcp.server import create_server
+from tests.server.conftest import structured
+
+pytestmark = pytest.mark.anyio
+
+SMALL = {"model": "t", "size": "64x64", "seconds": 1}
+
+
+async def _completed_video(client: Client) -> str:
+    created = structured(await client.call_tool("generate_video", {"prompt": "a bell", **SMALL}))
+    with anyio.fail_after(20):
+        structured(await client.call_tool("wait_for_video", {"video_id": created["id"], "timeout_seconds": 15}))
+    return str(created["id"])
+
+
+async def test_download_notifies_legacy_sessions(settings: Settings, http_client: httpx2.AsyncClient) -> None:
+    received: list[Any] = []
+    changed = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ResourceListChangedNotification):
+            received.append(message)
+            changed.set()
+
+    server = create_server(settings, http_client=http_client)
+    async with Client(server, mode="legacy", message_handler=on_message) as client:
+        video_id = await _completed_video(client)
+        await client.call_tool("download_video", {"video_id": video_id})
+        with anyio.fail_after(5):
+            await changed.wait()
+    assert received
+
+
+async def test_download_notifies_listeners_in_the_stateless_era(
+    settings: Settings, http_client: httpx2.AsyncClient
+) -> None:
+    server = create_server(settings, http_client=http_client)
+    async with Client(server) as client:
+        assert client.protocol_version == "2026-07-28"
+        video_id = await _completed_video(client)
+        uri = f"sora://videos/{video_id}/video"
+        events: list[Any] = []
+        async with client.listen(resources_list_changed=True, resource_subscriptions=[uri]) as subscription:
+            await client.call_tool("download_video", {"video_id": video_id})
+            with anyio.fail_after(5):
+                async for event in subscription:
+                    events.append(event)
+                    if len(events) == 2:
+                        break
+    assert any(isinstance(event, ResourcesListChanged) for event in events)
+    assert any(isinstance(event, ResourceUpdated) and event.uri == uri for event in events)
+
+
+@pytest.mark.parametrize("era", ["auto", "legacy"])
+async def test_cancelling_a_wait_stops_the_polling(settings: Settings, era: str) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=120, queue_seconds=0, poll_after_ms=10))
+    polls = "GET", "/videos/{video_id}"
+    async with (
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
+        Client(create_server(settings, http_client=http), mode=era) as client,
+    ):
+        created = structured(await client.call_tool("generate_video", {"prompt": "slow", **SMALL}))
+        with anyio.move_on_after(0.3) as scope:
+            await client.call_tool("wait_for_video", {"video_id": created["id"], "timeout_seconds": 60})
+        assert scope.cancelled_caught
+        polled = emulator.stats.count(*polls)
+        assert polled > 3, "the wait was polling"
+        # A wait still running would poll every 10 ms; give it 30 intervals to show itself.
+        await anyio.sleep(0.3)
+        assert emulator.stats.count(*polls) <= polled + 1
+        status = structured(await client.call_tool("get_video_status", {"video_id": created["id"]}))
+        assert status["status"] == "in_progress", "cancelling the wait does not cancel the job"
