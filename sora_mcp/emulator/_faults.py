@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 __all__ = ["EmulatorConfig", "Fault", "FaultPlan", "RequestStats"]
@@ -75,9 +75,11 @@ class FaultPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, fault: Fault) -> Fault:
+        """Activate a copy of ``fault`` (its ``times`` counts down; the caller's object stays as it was)."""
+        active = replace(fault)
         with self._lock:
-            self.active.append(fault)
-        return fault
+            self.active.append(active)
+        return active
 
     def clear(self) -> None:
         with self._lock:
