@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--retired-model", action="append", default=[], help="answer this model as gone (like after a shutdown)"
     )
+    emulator.add_argument("--poll-after-ms", type=int, default=1000, help="openai-poll-after-ms while pending")
+    emulator.add_argument(
+        "--pad-video-bytes", type=int, default=0, help="serve videos padded to this size (large-download benchmarks)"
+    )
     emulator.set_defaults(handler=_cmd_emulator)
     return parser
 
@@ -201,6 +205,8 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         render_seconds=args.render_seconds,
         strict_spec=args.strict_spec,
         retired_models=frozenset(args.retired_model),
+        poll_after_ms=args.poll_after_ms,
+        pad_video_bytes=args.pad_video_bytes,
     )
     print(f"sora-mcp emulator: http://{args.host}:{args.port}/v1", file=sys.stderr, flush=True)
     run_emulator(args.host, args.port, config)
