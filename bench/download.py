@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine  # noqa: E402
+from _common import describe_machine
 
 CLIENT_CHILD = """
 import json, resource, sys, time, anyio

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine  # noqa: E402
+from _common import describe_machine
 
 from sora_mcp._catalog import SIZES_720P, SIZES_1024P, SIZES_1080P
 from sora_mcp.emulator._media import render_media
