@@ -402,11 +402,12 @@ class Emulator:
         }[variant]
         length = max(len(data), self.config.pad_video_bytes) if variant == "video" else len(data)
         drop = self.faults.take("drop", request.method, request.state.template)
+        slow = self.faults.take("slow", request.method, request.state.template)
         headers = {
             "content-length": str(length),
             "content-disposition": f'attachment; filename="{job.id}.{EXTENSIONS[variant]}"',
         }
-        body = _stream(data, length, drop.after_bytes if drop else None)
+        body = _stream(data, length, drop.after_bytes if drop else None, slow.delay if slow else 0.0)
         return StreamingResponse(body, media_type=content_type, headers=headers)
 
     async def _remix(self, request: Request, params: dict[str, str]) -> Response:
@@ -533,8 +534,9 @@ class DroppedConnection(ConnectionResetError):
     """Raised inside a streaming body to make the server abort the connection (fault injection)."""
 
 
-async def _stream(data: bytes, length: int, drop_after: int | None) -> AsyncIterator[bytes]:
-    """Send ``length`` bytes (``data`` then zero padding); with ``drop_after``, abort after that many."""
+async def _stream(data: bytes, length: int, drop_after: int | None, pause: float) -> AsyncIterator[bytes]:
+    """Send ``length`` bytes (``data`` then zero padding), pausing ``pause`` s between chunks; with
+    ``drop_after``, abort after that many."""
     limit = length if drop_after is None else min(drop_after, length)
     sent = 0
     while sent < limit:
@@ -542,7 +544,7 @@ async def _stream(data: bytes, length: int, drop_after: int | None) -> AsyncIter
         chunk = data[sent:end]
         yield chunk + bytes(end - sent - len(chunk))
         sent = end
-        await anyio.lowlevel.checkpoint()
+        await anyio.sleep(pause)
     if drop_after is not None and drop_after < length:
         raise DroppedConnection(f"fault injection: connection dropped after {sent} of {length} bytes")
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 __all__ = ["EmulatorConfig", "Fault", "FaultPlan", "RequestStats"]
 
-FaultKind = Literal["status", "drop", "delay", "fail_job"]
+FaultKind = Literal["status", "drop", "delay", "slow", "fail_job"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class Fault:
 
     kind: ``status`` answers ``status`` with the error envelope (429 also sends ``retry_after`` /
     ``retry_after_ms``); ``drop`` cuts a download after ``after_bytes``; ``delay`` sleeps ``delay``
-    seconds before answering; ``fail_job`` makes the created job end ``failed`` with ``error_code``.
+    seconds before answering; ``slow`` sleeps ``delay`` seconds between the chunks of a download;
+    ``fail_job`` makes the created job end ``failed`` with ``error_code``.
     ``path`` is a route template without /v1 (``/videos/{video_id}/content``); None matches any.
     ``times`` is how often it fires (None: forever).
     """
