@@ -59,7 +59,7 @@ async def _download_until_killed(
             tg.start_soon(client.call_tool, "download_video", {"video_id": created["id"]})
             with anyio.fail_after(20):
                 while not [p for p in output.glob(".*.part") if p.stat().st_size > 0]:
-                    await anyio.sleep(0.02)  # watching another process's file: nothing to await
+                    await anyio.sleep(0.02)  # noqa: ASYNC110 - another process writes the file: nothing to await
             server.send_signal(signal.SIGKILL)
             await server.wait()
 
