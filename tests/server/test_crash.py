@@ -58,8 +58,9 @@ async def _download_until_killed(
         async with anyio.create_task_group() as tg:
             tg.start_soon(client.call_tool, "download_video", {"video_id": created["id"]})
             with anyio.fail_after(20):
-                while not [p for p in output.glob(".*.part") if p.stat().st_size > 0]:
-                    await anyio.sleep(0.02)  # noqa: ASYNC110 - another process writes the file: nothing to await
+                # Another process writes the file: there is nothing to await but the file itself.
+                while not [p for p in output.glob(".*.part") if p.stat().st_size > 0]:  # noqa: ASYNC110
+                    await anyio.sleep(0.02)
             server.send_signal(signal.SIGKILL)
             await server.wait()
 
