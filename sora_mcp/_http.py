@@ -8,8 +8,10 @@ request may have reached the server: only a connection that was never establishe
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import logging
+import math
 import random
 import re
 import time
@@ -39,7 +41,7 @@ from ._errors import (
 )
 from ._version import __version__
 
-__all__ = ["Wire", "error_from_response", "redact", "retry_delay"]
+__all__ = ["Wire", "backoff", "connection_error", "error_from_response", "parse_retry_after", "redact", "retry_delay"]
 
 log = logging.getLogger("sora_mcp.client")
 
@@ -50,9 +52,10 @@ MAX_HINTED_DELAY = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 _SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,})")
-_MODEL_GONE = re.compile(
-    r"(model|deployment)\b.*\b(does not exist|not found|not supported|is not available|unknown|no longer)", re.I
-)
+# "The model `sora-2` does not exist or you do not have access to it." (OpenAI), "The API deployment for
+# this resource does not exist." / "DeploymentNotFound" (Azure), "Model x is not supported" (gateways).
+_MODEL_GONE = re.compile(r"\b(model|deployment)\b.{0,120}?\b(does not exist|not found|is not supported)", re.I | re.S)
+_MODEL_GONE_CODES = frozenset({"model_not_found", "deploymentnotfound", "invalid_model", "model_not_available"})
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -72,78 +75,129 @@ def redact(text: str, secret: str | None) -> str:
     return _SECRET_LIKE.sub("sk-[redacted]", text)
 
 
-def _parse_retry_after(headers: httpx2.Headers) -> float | None:
-    """Seconds from retry-after-ms, else Retry-After (seconds or an HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
+def _redact_tree(value: Any, secret: str | None) -> Any:
+    """``redact`` applied to every string of a decoded JSON body (kept on the error as ``body``)."""
+    if isinstance(value, str):
+        return redact(value, secret)
+    if isinstance(value, dict):
+        return {key: _redact_tree(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(item, secret) for item in value]
+    return value
+
+
+def parse_retry_after(headers: httpx2.Headers, *, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, else ``Retry-After`` (seconds or an
+    HTTP date). None when neither is present or readable; never negative."""
+    milliseconds = _number(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return max(0.0, milliseconds / 1000)
     raw = headers.get("retry-after")
     if raw is None:
         return None
+    seconds = _number(raw)
+    if seconds is not None:
+        return max(0.0, seconds)
     try:
-        return max(0.0, float(raw))
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" dates come back naive; HTTP dates are always GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _number(raw: str | None) -> float | None:
+    try:
+        value = float(raw) if raw is not None else None
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
-        return max(0.0, float(parsed.timestamp()) - time.time()) if parsed else None
+        return None
+    return value if value is not None and not math.isnan(value) else None
 
 
 def backoff(attempt: int) -> float:
-    """0.5 s × 2^attempt, capped at 8 s, with up to 25 % jitter taken off."""
+    """0.5 s × 2^attempt, capped at 8 s, with up to 25 % jitter taken off (so clients spread out)."""
     base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2.0**attempt)
     return base * (1 - 0.25 * random.random())  # noqa: S311 - jitter, not cryptography
 
 
 def retry_delay(error: APIStatusError, attempt: int) -> float | None:
-    """How long to wait before retrying after ``error``; None when it must not be retried."""
+    """How long to wait before retrying after ``error``; None when it must not be retried.
+
+    ``x-should-retry`` wins over the status. A hint of more than a minute is not waited out: the
+    error (with ``retry_after``) goes to the caller, who can decide to come back later.
+    """
     should = error.should_retry
     if should is False or (should is None and error.status_code not in RETRYABLE_STATUSES):
         return None
-    if error.retry_after is not None:
-        return error.retry_after if 0 < error.retry_after <= MAX_HINTED_DELAY else None
+    hint = error.retry_after
+    if hint is not None and hint > MAX_HINTED_DELAY:
+        return None
+    if hint is not None and hint > 0:
+        return hint
     return backoff(attempt)
 
 
-def _envelope(response: httpx2.Response) -> tuple[dict[str, Any], Any]:
+def _envelope(response: httpx2.Response, secret: str | None) -> tuple[dict[str, Any], Any, str]:
+    """(the ``error`` object, the redacted body, the server's message), whatever shape the body has."""
     try:
-        body = response.json()
+        body = _redact_tree(response.json(), secret)
     except ValueError:
-        return {}, response.text[:500]
+        text = redact(response.text[:500].strip(), secret)
+        return {}, text, text or response.reason_phrase or "no details"
     error = body.get("error") if isinstance(body, dict) else None
-    return (error if isinstance(error, dict) else {}), body
+    envelope = error if isinstance(error, dict) else {}
+    candidates = [envelope.get("message"), error]
+    if isinstance(body, dict):  # FastAPI-style servers (vLLM, SGLang) answer {"detail": ...} or {"message": ...}
+        candidates += [body.get("detail"), body.get("message")]
+    message = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
+    return envelope, body, message or str(body)[:500] or response.reason_phrase or "no details"
+
+
+def _text(envelope: dict[str, Any], key: str) -> str | None:
+    value = envelope.get(key)
+    return value if isinstance(value, str) else None
 
 
 def error_from_response(response: httpx2.Response, settings: Settings, *, model: str | None = None) -> APIStatusError:
-    """The one place where an HTTP error becomes an exception of the tree."""
-    envelope, body = _envelope(response)
+    """The one place where an HTTP error answer becomes an exception of the tree."""
+    envelope, body, server_message = _envelope(response, settings.api_key_value)
     status = response.status_code
-    key = settings.api_key_value
-    server_message = redact(str(envelope.get("message") or body or response.reason_phrase or "no details"), key)
-    code = envelope.get("code") if isinstance(envelope.get("code"), str) else None
-    should_retry = response.headers.get("x-should-retry")
+    code = _text(envelope, "code")
     kwargs: dict[str, Any] = {
         "status_code": status,
         "method": response.request.method,
         "url": str(response.request.url.copy_with(query=None)),
         "request_id": response.headers.get("x-request-id"),
         "code": code,
-        "param": envelope.get("param") if isinstance(envelope.get("param"), str) else None,
-        "error_type": envelope.get("type") if isinstance(envelope.get("type"), str) else None,
+        "param": _text(envelope, "param"),
+        "error_type": _text(envelope, "type"),
         "body": body,
-        "retry_after": _parse_retry_after(response.headers),
+        "retry_after": parse_retry_after(response.headers),
     }
-    error = _classify(status, code, server_message, settings, model, kwargs)
+    error = _classify(status, code, server_message, settings, model, kwargs, response.headers.get("location"))
+    should_retry = response.headers.get("x-should-retry")
     if should_retry in ("true", "false"):
         error.should_retry = should_retry == "true"
     return error
 
 
 def _classify(
-    status: int, code: str | None, server_message: str, settings: Settings, model: str | None, kwargs: dict[str, Any]
+    status: int,
+    code: str | None,
+    server_message: str,
+    settings: Settings,
+    model: str | None,
+    kwargs: dict[str, Any],
+    location: str | None,
 ) -> APIStatusError:
     prefix = f"The server answered {status}: {server_message}"
+    if 300 <= status < 400:
+        hint = (
+            f"It redirected to {location or '(no location)'}; redirects are not followed because they could "
+            "carry the API key to another host. Set OPENAI_BASE_URL to the final address."
+        )
+        return APIStatusError(prefix, hint=hint, **kwargs)
     if status in (400, 404) and _is_model_gone(code, server_message):
         return ModelNotAvailableError(_model_gone_message(server_message, settings, model), **kwargs)
     if status == 404 and ("expired" in (code or "") or "expired" in server_message.lower()):
@@ -154,7 +208,7 @@ def _classify(
 
 
 def _is_model_gone(code: str | None, message: str) -> bool:
-    if code and code.lower() in ("model_not_found", "deploymentnotfound", "invalid_model", "model_not_available"):
+    if code and code.lower() in _MODEL_GONE_CODES:
         return True
     return bool(_MODEL_GONE.search(message))
 
@@ -248,15 +302,32 @@ class Wire:
             params["api-version"] = self.settings.api_version
         return params
 
-    async def retrying(self, call: Callable[[], Awaitable[T]], *, idempotent: bool, method: str, url: str) -> T:
-        """Run one attempt after another until it succeeds or must not be retried."""
+    def log_response(self, response: httpx2.Response, attempt: int) -> None:
+        """One debug line per answer: never headers, never the key."""
+        request = response.request
+        log.debug(
+            "%s %s -> %d (request id %s, attempt %d)",
+            request.method,
+            request.url.path,
+            response.status_code,
+            response.headers.get("x-request-id"),
+            attempt + 1,
+        )
+
+    async def retrying(self, call: Callable[[int], Awaitable[T]], *, idempotent: bool, method: str, url: str) -> T:
+        """THE retry policy: run ``call(attempt)`` until it succeeds or must not be retried.
+
+        Idempotent calls are retried on retryable statuses and broken connections. Anything else
+        (a create) is retried only when the connection was never established, so the server cannot
+        have seen it: a second paid job must never be started by a retry.
+        """
         attempt = 0
         while True:
             try:
-                return await call()
+                return await call(attempt)
             except httpx2.TransportError as exc:
                 error = connection_error(exc, self.settings, method, url)
-                never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout)
+                never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
                 if not (idempotent or never_sent) or attempt >= self.settings.max_retries:
                     raise error from exc
                 delay = backoff(attempt)
@@ -270,7 +341,7 @@ class Wire:
                     raise
                 delay = hinted
             attempt += 1
-            log.debug("%s %s: retry %d in %.2fs", method, url, attempt, delay)
+            log.debug("%s %s: retry %d of %d in %.2fs", method, url, attempt, self.settings.max_retries, delay)
             await self.sleep(delay)
 
     async def request(
@@ -284,21 +355,16 @@ class Wire:
         files: Any = None,
         model: str | None = None,
     ) -> httpx2.Response:
+        """Send one API call (retried per ``retrying``); an answer other than 2xx raises."""
         url = self.url(path)
-        headers = self.headers()
+        headers = self.headers()  # raises ConfigurationError before anything is sent
 
-        async def attempt() -> httpx2.Response:
+        async def attempt(number: int) -> httpx2.Response:
             response = await self.http.request(
-                method,
-                url,
-                params=self.params(params),
-                json=json,
-                files=files,
-                headers=headers,
-                timeout=self.timeout,
+                method, url, params=self.params(params), json=json, files=files, headers=headers, timeout=self.timeout
             )
-            log.debug("%s %s -> %d (%s)", method, path, response.status_code, response.headers.get("x-request-id"))
-            if response.status_code >= 400:
+            self.log_response(response, number)
+            if not response.is_success:
                 raise error_from_response(response, self.settings, model=model)
             return response
 

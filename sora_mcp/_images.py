@@ -2,7 +2,13 @@
 
 The API refuses an image whose size differs from the video's ("Inpaint image must match the
 requested width and height"), so local images are checked before anything is sent and can be
-fitted (crop or pad). http(s) URLs are never fetched here: the server fetches them.
+fitted (crop or pad). http(s) URLs are never fetched here: the server fetches them, so we cannot
+be made to reach into a private network (no SSRF).
+
+Images are untrusted input. The real format is sniffed from the first bytes (never the file name),
+the pixel count is checked from the header *before* anything is decoded (a 30-byte PNG can claim
+50000x50000 pixels), and the whole image is decoded once so truncated files are refused here and
+not by the server after a paid request.
 """
 
 from __future__ import annotations
@@ -10,13 +16,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from ._catalog import parse_size
 from ._errors import ImageReferenceError
@@ -27,13 +32,25 @@ __all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageReference"]
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
-FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-FIT_HINT = "pass fit='crop' (fill, cutting the edges) or fit='pad' (letterbox) to fit it, or resize it yourself."
+FIT_HINT = (
+    "pass fit='crop' (fill the frame, cutting the edges) or fit='pad' (letterbox on black), or resize it yourself."
+)
+
+# format -> (Pillow parser, MIME type, file suffix). Only what the API accepts.
+_DECODERS: dict[str, tuple[type[ImageFile.ImageFile], str, str]] = {
+    "PNG": (PngImagePlugin.PngImageFile, "image/png", ".png"),
+    "JPEG": (JpegImagePlugin.JpegImageFile, "image/jpeg", ".jpg"),
+    "WEBP": (WebPImagePlugin.WebPImageFile, "image/webp", ".webp"),
+}
+# Formats people try that the API refuses, named so the error can say what the file really is.
+_OTHER_MAGIC = {b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
+_BAD_IMAGE_HINT = "Export the image again as PNG, JPEG or WebP."
+_SMALLER_HINT = "Use a smaller image: the first frame only needs the video's size (e.g. 720x1280)."
 
 
 @dataclass(frozen=True)
 class ImageReference:
-    """One way of giving the server a first frame."""
+    """One way of giving the server a first frame: uploaded bytes, a URL or a file id."""
 
     kind: Literal["file", "url", "file_id"]
     data: bytes | None = None
@@ -44,29 +61,34 @@ class ImageReference:
 
     @classmethod
     def from_path(cls, path: str | Path, *, roots: Sequence[Path]) -> ImageReference:
+        """A local PNG/JPEG/WebP inside one of ``roots`` (symlinks resolved first)."""
         real = resolve_input(path, roots)
         if real.stat().st_size > MAX_IMAGE_BYTES:
-            raise ImageReferenceError(
-                f"{path} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MiB.", hint="Use a smaller image."
-            )
+            raise ImageReferenceError(f"{path} is larger than {MAX_IMAGE_BYTES // 2**20} MiB.", hint=_SMALLER_HINT)
         return cls.from_bytes(real.read_bytes(), filename=real.name)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, filename: str = "reference.png") -> ImageReference:
-        fmt, _size = _inspect(data)
-        return cls(kind="file", data=data, filename=filename, content_type=FORMATS[fmt])
+    def from_bytes(cls, data: bytes, *, filename: str | None = None) -> ImageReference:
+        """Image bytes, checked completely; ``filename`` defaults to ``reference.<real suffix>``."""
+        fmt = sniff(data)
+        _decoder, content_type, suffix = _DECODERS[fmt]
+        decode(data).close()
+        return cls(kind="file", data=data, filename=filename or f"reference{suffix}", content_type=content_type)
 
     @classmethod
     def from_url(cls, url: str) -> ImageReference:
-        """An http(s) URL (passed through) or a data URL (decoded and checked like a file)."""
+        """An http(s) URL (passed through unfetched) or a data URL (decoded and checked like a file)."""
         if url.startswith("data:"):
-            return cls.from_bytes(_decode_data_url(url), filename="reference")
+            return cls.from_bytes(_decode_data_url(url))
         if not url.startswith(("http://", "https://")):
             raise ImageReferenceError(f"{url[:60]!r} is not an http(s) or data URL.", hint="Pass a full URL.")
         return cls(kind="url", url=url)
 
     @classmethod
     def from_file_id(cls, file_id: str) -> ImageReference:
+        """An image already uploaded to the server's Files API."""
+        if not file_id.strip():
+            raise ImageReferenceError("The file id is empty.", hint="Pass the id the Files API returned.")
         return cls(kind="file_id", file_id=file_id)
 
     @classmethod
@@ -79,69 +101,93 @@ class ImageReference:
         return cls.from_path(value, roots=roots)
 
     def fitted(self, size: str, fit: FitMode) -> ImageReference:
-        """The same reference, checked against ``size`` and fitted when asked (files only)."""
+        """This reference checked against the video ``size`` and, when asked, cropped or padded to it.
+
+        Only uploaded bytes can be checked; URLs and file ids are the server's to check.
+        """
         if self.kind != "file" or self.data is None:
             return self
         width, height = parse_size(size)
-        _fmt, (actual_w, actual_h) = _inspect(self.data)
-        if (actual_w, actual_h) == (width, height):
-            return self
-        if fit == "none":
-            raise ImageReferenceError(
-                f"The image is {actual_w}x{actual_h} but the video is {size}; the API requires them to match.",
-                hint=f"To use it anyway, {FIT_HINT}",
-            )
-        with Image.open(io.BytesIO(self.data)) as opened:
-            source = ImageOps.exif_transpose(opened).convert("RGB")
-            if fit == "crop":
-                result = ImageOps.fit(source, (width, height), Image.Resampling.LANCZOS)
-            else:
-                result = ImageOps.pad(source, (width, height), Image.Resampling.LANCZOS, color=(0, 0, 0))
-        buffer = io.BytesIO()
-        result.save(buffer, format="PNG")
-        stem = self.filename.rsplit(".", 1)[0]
-        return replace(self, data=buffer.getvalue(), filename=f"{stem}.png", content_type="image/png")
+        with decode(self.data) as image:
+            if image.size == (width, height):
+                return self
+            if fit == "none":
+                raise ImageReferenceError(
+                    f"The image is {image.width}x{image.height} but the video is {size}; the API requires the "
+                    "first frame to match the video size exactly.",
+                    hint=f"To use it anyway, {FIT_HINT}",
+                )
+            data = _fit(image, (width, height), fit)
+        stem = self.filename.rsplit(".", 1)[0] or "reference"
+        return replace(self, data=data, filename=f"{stem}.png", content_type="image/png")
 
     def as_data_url(self) -> str:
-        assert self.data is not None
+        """The uploaded bytes as a base64 data URL, for JSON bodies that cannot carry a file."""
+        if self.data is None:
+            raise ImageReferenceError(f"A {self.kind} reference has no bytes.", hint="Use it as it is.")
         return f"data:{self.content_type};base64,{base64.b64encode(self.data).decode()}"
 
 
-def _inspect(data: bytes) -> tuple[str, tuple[int, int]]:
-    """(format, size) of a PNG/JPEG/WebP that decodes completely; ImageReferenceError otherwise."""
+def sniff(data: bytes) -> str:
+    """The real format of ``data`` from its first bytes: PNG, JPEG or WEBP; ImageReferenceError otherwise."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageReferenceError("The image is larger than 20 MiB.", hint="Use a smaller image.")
+        raise ImageReferenceError(f"The image is larger than {MAX_IMAGE_BYTES // 2**20} MiB.", hint=_SMALLER_HINT)
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    other = next((name for magic, name in _OTHER_MAGIC.items() if data.startswith(magic)), None)
+    if other is not None:
+        raise ImageReferenceError(f"The image is a {other}, which the API does not accept.", hint=_BAD_IMAGE_HINT)
+    raise ImageReferenceError("The file is not a PNG, JPEG or WebP image.", hint=_BAD_IMAGE_HINT)
+
+
+def decode(data: bytes) -> Image.Image:
+    """The fully decoded image; refuses absurd pixel counts from the header, before decoding.
+
+    The format's parser is called directly rather than through ``Image.open`` so that no global
+    Pillow state (``MAX_IMAGE_PIXELS``, warning filters) has to change: this runs in worker threads.
+    """
+    parser, _content_type, _suffix = _DECODERS[sniff(data)]
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                fmt, size = image.format or "?", image.size
-                if size[0] * size[1] > MAX_IMAGE_PIXELS:
-                    raise ImageReferenceError(
-                        f"The image claims {size[0]}x{size[1]} pixels, more than any video needs.",
-                        hint="Use an image the size of the video (e.g. 720x1280).",
-                    )
-                if fmt not in FORMATS:
-                    raise ImageReferenceError(
-                        f"The image is {fmt}, which the API does not accept.", hint="Use PNG, JPEG or WebP."
-                    )
-                image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        image = parser(io.BytesIO(data))
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageReferenceError("The image header cannot be read.", hint=_BAD_IMAGE_HINT) from exc
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        image.close()
         raise ImageReferenceError(
-            "The image has too many pixels to decode safely.", hint="Use an image the size of the video."
-        ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageReferenceError(
-            "The file is not a readable PNG, JPEG or WebP image (unknown format or truncated).",
-            hint="Export the image again as PNG or JPEG.",
-        ) from exc
-    return fmt, size
+            f"The image claims {image.width}x{image.height} pixels, more than the "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels sora-mcp decodes.",
+            hint=_SMALLER_HINT,
+        )
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        image.close()
+        raise ImageReferenceError("The image is truncated or corrupt.", hint=_BAD_IMAGE_HINT) from exc
+    return image
+
+
+def _fit(image: Image.Image, size: tuple[int, int], fit: FitMode) -> bytes:
+    """Crop (scale to cover, cut the centre) or pad (scale to fit, letterbox on black); PNG bytes."""
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    if fit == "crop":
+        result = ImageOps.fit(upright, size, Image.Resampling.LANCZOS)
+    else:
+        result = ImageOps.pad(upright, size, Image.Resampling.LANCZOS, color=(0, 0, 0))
+    buffer = io.BytesIO()
+    result.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _decode_data_url(url: str) -> bytes:
     header, _, payload = url.partition(",")
     if ";base64" not in header:
         raise ImageReferenceError("Data URLs must be base64-encoded.", hint="Use data:image/png;base64,....")
+    if len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        raise ImageReferenceError(f"The image is larger than {MAX_IMAGE_BYTES // 2**20} MiB.", hint=_SMALLER_HINT)
     try:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
