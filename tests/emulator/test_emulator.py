@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from sora_mcp import Settings, SoraClient, Video
-from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
+from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -173,3 +173,9 @@ async def test_large_padded_asset_streams() -> None:
         await http.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
         content = await http.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
     assert len(content.content) == 5_000_000 and content.content[4:8] == b"ftyp"
+
+
+async def test_serve_emulator_is_reusable(emulator: Emulator) -> None:
+    for _ in range(2):
+        async with serve_emulator(emulator) as base, httpx2.AsyncClient() as http:
+            assert (await http.get(base.replace("/v1", "/_emulator/health"))).status_code == 200
