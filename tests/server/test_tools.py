@@ -272,6 +272,12 @@ async def test_read_only_mode_leaves_out_spending_tools(
 
 
 async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Emulator) -> None:
+    video_id = await _generate(mcp_client)
+    await _complete(mcp_client, video_id)
+    await mcp_client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"})
+    for resource in (await mcp_client.list_resources()).resources:
+        contents = (await mcp_client.read_resource(str(resource.uri))).contents[0]
+        assert TEST_KEY not in contents.model_dump_json()
     emulator.faults.add(Fault(kind="status", status=500, times=None))
     results = [
         await mcp_client.call_tool("generate_video", {"prompt": "x", **SMALL}),
