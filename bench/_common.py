@@ -8,7 +8,19 @@ import statistics
 import sys
 from collections.abc import Sequence
 
-__all__ = ["describe_machine", "percentile", "summary"]
+__all__ = ["BARE_SERVER", "describe_machine", "percentile", "summary"]
+
+# The baseline of the MCP benchmarks: a bare MCPServer with one echo tool, run on the same interpreter.
+BARE_SERVER = """
+from mcp.server.mcpserver import MCPServer
+mcp = MCPServer("bare")
+
+@mcp.tool()
+def echo(text: str) -> str:
+    return text
+
+mcp.run()
+"""
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

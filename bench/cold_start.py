@@ -19,18 +19,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine, summary
-
-BARE_SERVER = """
-from mcp.server.mcpserver import MCPServer
-mcp = MCPServer("bare")
-
-@mcp.tool()
-def echo(text: str) -> str:
-    return text
-
-mcp.run()
-"""
+from _common import BARE_SERVER, describe_machine, summary
 
 
 async def time_start(params: StdioServerParameters) -> float:

@@ -19,19 +19,8 @@ import httpx2
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine, summary
+from _common import BARE_SERVER, describe_machine, summary
 from download import completed_video, start_emulator
-
-BARE_SERVER = """
-from mcp.server.mcpserver import MCPServer
-mcp = MCPServer("bare")
-
-@mcp.tool()
-def echo(text: str) -> str:
-    return text
-
-mcp.run()
-"""
 
 
 async def timed(call, count: int) -> list[float]:  # type: ignore[no-untyped-def]

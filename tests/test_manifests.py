@@ -16,20 +16,13 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 import sora_mcp
+from tests.server.conftest import TOOL_NAMES
 
 pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
-TOOLS = {
-    "generate_video",
-    "remix_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-}
+TOOLS = set(TOOL_NAMES)
 
 
 def load(relative: str) -> dict[str, Any]:

@@ -12,6 +12,16 @@ from mcp import Client
 from sora_mcp import Settings
 from sora_mcp.server import SoraMCPServer, create_server
 
+# The tool names are a public contract (hosts' allow-lists, manifests, prompts refer to them).
+TOOL_NAMES = (
+    "generate_video",
+    "remix_video",
+    "get_video_status",
+    "wait_for_video",
+    "download_video",
+    "list_videos",
+    "delete_video",
+)
 ERAS = ["auto", "legacy"]  # auto: 2026-07-28 stateless; legacy: the 2025-11-25 initialize handshake
 
 

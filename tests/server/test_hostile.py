@@ -25,20 +25,11 @@ from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig
 from sora_mcp.server import create_server
 from tests.conftest import TEST_KEY
-from tests.server.conftest import error_text
+from tests.server.conftest import TOOL_NAMES, error_text
 from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, http_server, serve_args
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = [
-    "generate_video",
-    "remix_video",
-    "get_video_status",
-    "wait_for_video",
-    "download_video",
-    "list_videos",
-    "delete_video",
-]
 EXAMPLES_PER_TOOL = 300
 
 scalars = st.one_of(
@@ -107,7 +98,7 @@ async def fuzz_client(settings: Settings) -> Any:
         yield client, schemas
 
 
-@pytest.mark.parametrize("tool", TOOLS)
+@pytest.mark.parametrize("tool", TOOL_NAMES)
 async def test_generated_arguments_never_crash_the_server(fuzz_client: Any, tool: str, caplog: Any) -> None:
     client, schemas = fuzz_client
     properties = list(schemas[tool].get("properties", {}))
