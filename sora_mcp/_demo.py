@@ -99,10 +99,9 @@ async def _steps(client: Client, say: Any, *, prompt: str, size: str, seconds: i
         "generate_video",
     )
     video_id = str(created["id"])
-    say(
-        f"generate_video: {video_id} {created['status']} ({created['size']}, {created['seconds']}s, "
-        f"estimated ${created['estimated_cost_usd']} on a real server)"
-    )
+    cost = created.get("estimated_cost_usd")
+    price = f"estimated ${cost:.2f} on a real server" if isinstance(cost, int | float) else "no price known"
+    say(f"generate_video: {video_id} {created['status']} ({created['size']}, {created['seconds']}s, {price})")
     say(f'  prompt: "{prompt}"')
 
     bar = Progress("rendering")

@@ -223,7 +223,7 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
             nonlocal reported
             if video.progress > reported:
                 reported = float(video.progress)
-                await ctx.report_progress(reported, 100.0, f"{video.status} {video.progress}%")
+                await ctx.report_progress(reported, 100.0, video.status.replace("_", " "))  # the % is `progress`
 
         try:
             video = await client.wait_for_completion(
