@@ -22,6 +22,8 @@ TOOL_NAMES = (
     "list_videos",
     "delete_video",
 )
+# A clip for a model the catalog does not know, small enough to render in a few milliseconds.
+SMALL: dict[str, Any] = {"model": "test-model", "size": "160x96", "seconds": 1}
 ERAS = ["auto", "legacy"]  # auto: 2026-07-28 stateless; legacy: the 2025-11-25 initialize handshake
 
 

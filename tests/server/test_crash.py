@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
-from tests.server.conftest import structured
+from tests.server.conftest import SMALL, structured
 from tests.server.test_transports import READY, child_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -44,24 +44,28 @@ async def _start(output_dir: Path, base_url: str) -> tuple[anyio.abc.Process, st
 
 
 async def _download_until_killed(
-    server: anyio.abc.Process, url: str, emulator: Emulator, output: Path, video_ids: list[str]
+    server: anyio.abc.Process, url: str, emulator: Emulator, output: Path, video_ids: list[str], killed: anyio.Event
 ) -> None:
     async with Client(url) as client:
-        created = structured(
-            await client.call_tool("generate_video", {"prompt": "x", "model": "t", "size": "64x64", "seconds": 1})
-        )
+        created = structured(await client.call_tool("generate_video", {"prompt": "x", **SMALL}))
         video_ids.append(created["id"])
         with anyio.fail_after(20):
             structured(await client.call_tool("wait_for_video", {"video_id": created["id"]}))
         # 8 MiB in 64 KiB chunks, 50 ms apart: the download takes ~6 s, so the kill lands mid-way.
         emulator.faults.add(Fault(kind="slow", delay=0.05, path="/videos/{video_id}/content"))
+
+        async def download() -> None:
+            with contextlib.suppress(Exception):  # its server is killed under it: that is the point
+                await client.call_tool("download_video", {"video_id": created["id"]})
+
         async with anyio.create_task_group() as tg:
-            tg.start_soon(client.call_tool, "download_video", {"video_id": created["id"]})
+            tg.start_soon(download)
             with anyio.fail_after(20):
                 # Another process writes the file: there is nothing to await but the file itself.
                 while not [p for p in output.glob(".*.part") if p.stat().st_size > 0]:  # noqa: ASYNC110
                     await anyio.sleep(0.02)
             server.send_signal(signal.SIGKILL)
+            killed.set()
             await server.wait()
 
 
@@ -71,9 +75,16 @@ async def test_kill_during_download_then_redo(tmp_path: Path) -> None:
     video_ids: list[str] = []
     async with serve_emulator(emulator) as base_url:
         first, url = await _start(output, base_url)
-        # The client sees its server die: that error is the point of the test, not a failure of it.
-        with contextlib.suppress(Exception):
-            await _download_until_killed(first, url, emulator, output, video_ids)
+        killed = anyio.Event()
+        try:
+            await _download_until_killed(first, url, emulator, output, video_ids, killed)
+        except Exception:
+            # The client may see its server die on the way out: after the kill that is the point of
+            # the test, not a failure of it. Anything that went wrong before the kill is a failure.
+            if not killed.is_set():
+                raise
+        with anyio.fail_after(10):
+            await first.wait()
         assert first.returncode == -signal.SIGKILL, "the server was killed mid-download"
         video_id = video_ids[0]
         final = output / f"{video_id}.mp4"

@@ -15,11 +15,9 @@ from mcp import Client
 from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
 from sora_mcp.server import create_server
-from tests.server.conftest import error_text, structured
+from tests.server.conftest import SMALL, error_text, structured
 
 pytestmark = pytest.mark.anyio
-
-SMALL = {"model": "t", "size": "64x64", "seconds": 1}
 
 
 @asynccontextmanager

@@ -22,11 +22,11 @@ from mcp.client.stdio import stdio_client
 from PIL import Image
 
 from sora_mcp import Settings
-from sora_mcp.emulator import Emulator, EmulatorConfig
+from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
 from sora_mcp.server import create_server
 from tests.conftest import TEST_KEY
-from tests.server.conftest import TOOL_NAMES, error_text
-from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, http_server, serve_args
+from tests.server.conftest import SMALL, TOOL_NAMES, error_text
+from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -185,41 +185,46 @@ async def test_broken_images_are_refused(mcp_client: Client, settings: Settings,
     assert emulator.stats.count("POST", "/videos") == 0
 
 
-async def test_key_never_reaches_stderr_of_the_server(tmp_path: Path, emulator: Emulator) -> None:
-    """A real server process with debug logging, a wrong key and failing calls: its stderr stays clean."""
+async def test_key_never_reaches_stderr_of_the_server(tmp_path: Path, emulator: Emulator, live_base_url: str) -> None:
+    """A real server process with debug logging runs a whole flow against a live emulator (successes,
+    a 404, an injected 500) and then against a dead address: neither its stderr nor any result, nor
+    any resource it serves, holds the key."""
     secret = "sk-proj-THIS-KEY-MUST-NOT-LEAK-0123456789"
     errlog = (tmp_path / "stderr.txt").open("w+")
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=[
-            "-m",
-            "sora_mcp",
-            "-v",
-            "serve",
-            "--output-dir",
-            str(tmp_path),
-            "--base-url",
-            "http://127.0.0.1:9/v1",
-            "--max-retries",
-            "0",
-        ],
-        env=child_env(OPENAI_API_KEY=secret),
-    )
+    seen: list[str] = []
+
+    def params(base_url: str) -> StdioServerParameters:
+        args = ["-m", "sora_mcp", "-v", "serve", "--output-dir", str(tmp_path / "out"), "--base-url", base_url]
+        return StdioServerParameters(
+            command=sys.executable, args=[*args, "--max-retries", "0"], env=child_env(OPENAI_API_KEY=secret)
+        )
+
     try:
-        async with Client(stdio_client(params, errlog=errlog)) as client:
-            results = [
+        async with Client(stdio_client(params(live_base_url), errlog=errlog)) as client:
+            created = await client.call_tool("generate_video", {"prompt": "x", **SMALL})
+            video_id = str((created.structured_content or {})["id"])
+            with anyio.fail_after(30):
+                waited = await client.call_tool("wait_for_video", {"video_id": video_id})
+            downloaded = await client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"})
+            seen += [r.model_dump_json() for r in (created, waited, downloaded)]
+            for resource in (await client.list_resources()).resources:
+                seen.append((await client.read_resource(str(resource.uri))).model_dump_json())
+            emulator.faults.add(Fault(kind="status", status=500, times=None))
+            failures = [
                 await client.call_tool("list_videos", {}),
-                await client.call_tool("generate_video", {"prompt": "x"}),
-                await client.call_tool("get_video_status", {"video_id": "video_x"}),
+                await client.call_tool("get_video_status", {"video_id": "video_" + "0" * 48}),
             ]
+        async with Client(stdio_client(params("http://127.0.0.1:9/v1"), errlog=errlog)) as client:
+            failures.append(await client.call_tool("list_videos", {}))
         errlog.seek(0)
         captured = errlog.read()
     finally:
         errlog.close()
-    assert all(result.is_error for result in results)
-    assert "DEBUG" in captured, "debug logging was on"
+    assert not any(json_text.startswith('{"is_error":true') for json_text in seen[:3])
+    assert all(result.is_error for result in failures)
+    assert "DEBUG" in captured and video_id in captured, "debug logging was on and saw the flow"
     assert secret not in captured
-    assert all(secret not in result.model_dump_json() for result in results)
+    assert all(secret not in text for text in [*seen, *(r.model_dump_json() for r in failures)])
 
 
 async def test_oversized_request_bodies_are_refused(tmp_path: Path) -> None:
@@ -227,7 +232,3 @@ async def test_oversized_request_bodies_are_refused(tmp_path: Path) -> None:
         huge = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * (5 * 1024 * 1024)}}
         response = await http.post(url, json=huge, headers=MCP_HEADERS)
     assert response.status_code == 413
-
-
-def test_serve_args_helper_is_shared() -> None:
-    assert serve_args(Path("/x"))[:3] == ["-m", "sora_mcp", "serve"]

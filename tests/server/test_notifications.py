@@ -15,11 +15,9 @@ from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig
 from sora_mcp.server import create_server
-from tests.server.conftest import structured
+from tests.server.conftest import SMALL, structured
 
 pytestmark = pytest.mark.anyio
-
-SMALL = {"model": "t", "size": "64x64", "seconds": 1}
 
 
 async def _completed_video(client: Client) -> str:

@@ -18,11 +18,9 @@ from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
 from sora_mcp.server import create_server
 from tests.conftest import TEST_KEY
-from tests.server.conftest import error_text, structured
+from tests.server.conftest import SMALL, error_text, structured
 
 pytestmark = pytest.mark.anyio
-
-SMALL = {"model": "test-model", "size": "160x96", "seconds": 1}
 
 
 async def _generate(client: Client, **extra: object) -> str:
