@@ -353,7 +353,9 @@ async def _save(response: httpx2.Response, target: Path, video_id: str) -> int:
     # Content-Length counts encoded bytes; only compare it with what we write when nothing decodes them.
     expected = int(length) if length.isdigit() and encoding == "identity" else None
     try:
-        return await write_atomically(target, response.aiter_bytes(DOWNLOAD_CHUNK), expected)
+        # Nothing to decode: take the bytes as they arrive (re-chunking costs a third of the throughput).
+        chunks = response.aiter_raw() if encoding == "identity" else response.aiter_bytes(DOWNLOAD_CHUNK)
+        return await write_atomically(target, chunks, expected)
     except httpx2.TimeoutException:
         raise
     except httpx2.TransportError as exc:
