@@ -7,6 +7,7 @@ tool error and logs the traceback on stderr.
 
 import base64
 import functools
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CallToolResult,
     ContentBlock,
+    Icon,
     ImageContent,
     ResourceLink,
     TextContent,
@@ -89,6 +91,15 @@ Prompt = Annotated[
 ]
 
 
+_CallableT = TypeVar("_CallableT", bound=Callable[..., Any])
+
+
+def _flowing(docstring: str) -> str:
+    """A docstring as the text a model reads: dedented, paragraphs kept, lines joined."""
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
+
+
 class SoraMCPServer(MCPServer[Runtime]):
     """MCPServer whose resource list is the output directory, read fresh on every request."""
 
@@ -105,6 +116,26 @@ class SoraMCPServer(MCPServer[Runtime]):
             version=__version__,
             lifespan=self._lifespan,
         )
+
+    def tool(
+        self,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> Callable[[_CallableT], _CallableT]:
+        """``MCPServer.tool`` whose default description is the docstring as flowing text: what the
+        model reads carries no source indentation or hard line breaks."""
+        register = super().tool
+
+        def decorate(fn: _CallableT) -> _CallableT:
+            text = description if description is not None else _flowing(fn.__doc__ or "")
+            return register(name, title, text, annotations, icons, meta, structured_output)(fn)
+
+        return decorate
 
     @asynccontextmanager
     async def _lifespan(self, _server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:

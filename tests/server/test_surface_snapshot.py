@@ -51,6 +51,7 @@ async def test_every_tool_is_annotated_and_typed(tmp_path: Path) -> None:
     surface = await _surface(Settings(api_key="sk-snapshot", output_dir=tmp_path, input_roots=[tmp_path]))
     for tool in surface["tools"]:
         assert tool.get("description"), tool["name"]
+        assert "\n " not in tool["description"], f"{tool['name']}: source indentation in what the model reads"
         assert tool.get("title"), tool["name"]
         assert tool.get("outputSchema", {}).get("type") == "object", tool["name"]
         hints = tool["annotations"]
