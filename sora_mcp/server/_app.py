@@ -16,17 +16,23 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio
 import httpx2
+from mcp.server import InitializationOptions, NotificationOptions, ServerRequestContext
+from mcp.server.connection import Connection
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CallToolResult,
     ContentBlock,
+    EmptyResult,
     Icon,
     ImageContent,
     ResourceLink,
+    SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
+    UnsubscribeRequestParams,
 )
 from mcp.types import (
     Resource as MCPResource,
@@ -100,6 +106,14 @@ def _flowing(docstring: str) -> str:
     return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
 
 
+_SUBSCRIBED = "sora_mcp.subscribed"
+
+
+def _connection_of(session: ServerSession) -> Connection:
+    """The client connection a request came on: per-request sessions change, it does not."""
+    return session._connection  # private: mcp 2.3 gives request handlers no public handle on it
+
+
 class SoraMCPServer(MCPServer[Runtime]):
     """MCPServer whose resource list is the output directory, read fresh on every request."""
 
@@ -116,6 +130,51 @@ class SoraMCPServer(MCPServer[Runtime]):
             version=__version__,
             lifespan=self._lifespan,
         )
+        # Connections of the 2025-11-25 era subscribed to a resource URI, with the session to send on
+        # (2026-07-28 clients use subscriptions/listen, which MCPServer serves itself).
+        self.legacy_subscribers: dict[str, dict[Connection, ServerSession]] = {}
+        self._serve_legacy_change_notifications()
+
+    def _serve_legacy_change_notifications(self) -> None:
+        """Handshake-era hosts (most of today's) act on change notifications only when the server
+        advertises them: declare ``resources.listChanged`` and serve ``resources/subscribe``."""
+        lowlevel = self._lowlevel_server  # no public accessor in mcp 2.3
+        create_options = lowlevel.create_initialization_options
+
+        def with_list_changed(
+            notification_options: NotificationOptions | None = None,
+            experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+            extensions: dict[str, dict[str, Any]] | None = None,
+        ) -> InitializationOptions:
+            options = notification_options or NotificationOptions(resources_changed=True)
+            return create_options(options, experimental_capabilities, extensions)
+
+        lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
+        lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, self._subscribe)
+        lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, self._unsubscribe)
+
+    async def _subscribe(self, ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        connection = _connection_of(ctx.session)
+        if not connection.state.get(_SUBSCRIBED):
+            connection.state[_SUBSCRIBED] = True
+            connection.exit_stack.callback(self._forget, connection)
+        self.legacy_subscribers.setdefault(str(params.uri), {})[connection] = ctx.session
+        return EmptyResult()
+
+    async def _unsubscribe(self, ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        self.legacy_subscribers.get(str(params.uri), {}).pop(_connection_of(ctx.session), None)
+        return EmptyResult()
+
+    def _forget(self, connection: Connection) -> None:
+        for subscribers in self.legacy_subscribers.values():
+            subscribers.pop(connection, None)
+
+    async def notify_legacy_subscribers(self, uri: str) -> None:
+        for connection, session in list(self.legacy_subscribers.get(uri, {}).items()):
+            try:
+                await session.send_resource_updated(uri)
+            except (MCPError, anyio.BrokenResourceError, anyio.ClosedResourceError):  # that client is gone
+                self._forget(connection)
 
     def tool(
         self,
@@ -191,8 +250,11 @@ def _text(model: Any) -> list[ContentBlock]:
 async def _notify_resources_changed(ctx: Context[Runtime, Any], uris: list[str]) -> None:
     """Tell both protocol eras that the resource list (and these resources) changed."""
     await ctx.notify_resources_changed()
+    server = ctx.mcp_server
     for uri in uris:
         await ctx.notify_resource_updated(uri)
+        if isinstance(server, SoraMCPServer):
+            await server.notify_legacy_subscribers(uri)
     if ctx.protocol_version != "2026-07-28":
         try:
             await ctx.session.send_resource_list_changed()

@@ -10,6 +10,7 @@ import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 
 from sora_mcp import Settings
@@ -28,21 +29,38 @@ async def _completed_video(client: Client) -> str:
 
 
 async def test_download_notifies_legacy_sessions(settings: Settings, http_client: httpx2.AsyncClient) -> None:
-    received: list[Any] = []
-    changed = anyio.Event()
+    """2025-11-25 hosts: the capabilities say so, list_changed comes on every download, and
+    resources/updated to the sessions subscribed to that URI (and no longer once unsubscribed)."""
+    listed = anyio.Event()
+    updated: list[str] = []
 
     async def on_message(message: Any) -> None:
         if isinstance(message, types.ResourceListChangedNotification):
-            received.append(message)
-            changed.set()
+            listed.set()
+        if isinstance(message, types.ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
 
     server = create_server(settings, http_client=http_client)
     async with Client(server, mode="legacy", message_handler=on_message) as client:
+        capabilities = client.server_capabilities.resources
+        assert capabilities is not None and capabilities.list_changed and capabilities.subscribe
         video_id = await _completed_video(client)
+        uri = f"sora://videos/{video_id}/video"
+        with pytest.warns(MCPDeprecationWarning):  # a handshake-era method, as such hosts send it
+            await client.subscribe_resource(uri)
+            await client.subscribe_resource(f"sora://videos/{video_id}/thumbnail")  # kept until the end
         await client.call_tool("download_video", {"video_id": video_id})
         with anyio.fail_after(5):
-            await changed.wait()
-    assert received
+            await listed.wait()
+        assert updated == [uri]
+        with pytest.warns(MCPDeprecationWarning):
+            await client.unsubscribe_resource(uri)
+        listed = anyio.Event()
+        await client.call_tool("download_video", {"video_id": video_id})
+        with anyio.fail_after(5):
+            await listed.wait()
+    assert updated == [uri], "no update after unsubscribing"
+    assert not any(server.legacy_subscribers.values()), "a closed connection's subscriptions are forgotten"
 
 
 async def test_download_notifies_listeners_in_the_stateless_era(
