@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar, get_args
 
 import anyio
 import httpx2
@@ -24,11 +24,16 @@ from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     CallToolResult,
+    Completion,
+    CompletionArgument,
+    CompletionContext,
     ContentBlock,
     EmptyResult,
     Icon,
     ImageContent,
+    PromptReference,
     ResourceLink,
+    ResourceTemplateReference,
     SubscribeRequestParams,
     TextContent,
     ToolAnnotations,
@@ -270,6 +275,7 @@ def create_server(settings: Settings, *, http_client: httpx2.AsyncClient | None 
         _register_write_tools(mcp, settings)
     _register_resources(mcp)
     _register_prompts(mcp, settings)
+    _register_completions(mcp)
     return mcp
 
 
@@ -549,16 +555,23 @@ def _register_resources(mcp: SoraMCPServer) -> None:
 # ----------------------------------------------------------------------------------------------------
 
 
+Orientation = Literal["portrait", "landscape"]
+PromptSeconds = Literal["4", "8", "12", "16", "20"]
+# Prompt arguments carry no schema: completion is how a host learns the choices.
+PROMPT_CHOICES: dict[str, tuple[str, ...]] = {
+    "orientation": get_args(Orientation),
+    "duration_seconds": get_args(PromptSeconds),
+}
+
+
 def _register_prompts(mcp: SoraMCPServer, settings: Settings) -> None:
     @mcp.prompt(title="Write a video prompt")
     def write_video_prompt(
         idea: Annotated[str, Field(description="The video you have in mind, in a few words.")],
         orientation: Annotated[
-            Literal["portrait", "landscape"], Field(description="portrait (phones) or landscape (screens).")
+            Orientation, Field(description="portrait (phones) or landscape (screens).")
         ] = "portrait",
-        duration_seconds: Annotated[
-            Literal["4", "8", "12", "16", "20"], Field(description="Length of the clip in seconds.")
-        ] = "4",
+        duration_seconds: Annotated[PromptSeconds, Field(description="Length of the clip in seconds.")] = "4",
     ) -> str:
         """Turn a rough idea into a strong prompt for generate_video, and pick a size and duration."""
         size = "720x1280" if orientation == "portrait" else "1280x720"
@@ -576,3 +589,36 @@ Write one paragraph of 60-120 words that a video model can follow, covering in o
 Avoid real people, public figures, copyrighted characters and music: they are refused by the content policy.
 Then call generate_video with that prompt, size="{size}", seconds={duration_seconds} and model "{settings.model}"
 (use sora-2-pro for 1080p or finer detail), and follow it with wait_for_video and download_video."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# Argument completion
+# ----------------------------------------------------------------------------------------------------
+
+MAX_COMPLETIONS = 100  # the spec's cap per answer
+
+
+def _register_completions(mcp: SoraMCPServer) -> None:
+    library = mcp.library
+    kinds_by_template = {asset_uri("{video_id}", kind): kind for kind in ASSET_KINDS}
+
+    @mcp.completion()  # type: ignore[no-untyped-call, untyped-decorator]  # untyped in mcp 2.3
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        """Local video ids for the resource templates (those with that asset downloaded, newest
+        first); the allowed values of the prompt's arguments."""
+        if isinstance(ref, ResourceTemplateReference) and argument.name == "video_id":
+            kind = kinds_by_template.get(ref.uri)
+            if kind is None:
+                return None
+            assets = await anyio.to_thread.run_sync(library.assets)
+            choices = list(dict.fromkeys(asset.video_id for asset in assets if asset.kind == kind))
+        elif isinstance(ref, PromptReference) and ref.name == "write_video_prompt":
+            choices = list(PROMPT_CHOICES.get(argument.name, ()))
+        else:
+            return None
+        matches = [choice for choice in choices if choice.startswith(argument.value)]
+        return Completion(values=matches[:MAX_COMPLETIONS], total=len(matches), has_more=len(matches) > MAX_COMPLETIONS)

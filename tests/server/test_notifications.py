@@ -46,9 +46,9 @@ async def test_download_notifies_legacy_sessions(settings: Settings, http_client
         assert capabilities is not None and capabilities.list_changed and capabilities.subscribe
         video_id = await _completed_video(client)
         uri = f"sora://videos/{video_id}/video"
-        with pytest.warns(MCPDeprecationWarning):  # a handshake-era method, as such hosts send it
-            await client.subscribe_resource(uri)
-            await client.subscribe_resource(f"sora://videos/{video_id}/thumbnail")  # kept until the end
+        for subscribed in (uri, f"sora://videos/{video_id}/thumbnail"):  # the thumbnail's is kept to the end
+            with pytest.warns(MCPDeprecationWarning):  # a handshake-era method, as such hosts send it
+                await client.subscribe_resource(subscribed)
         await client.call_tool("download_video", {"video_id": video_id})
         with anyio.fail_after(5):
             await listed.wait()

@@ -11,7 +11,14 @@ import av
 import httpx2
 import pytest
 from mcp import Client
-from mcp.types import BlobResourceContents, ImageContent, ResourceLink, TextResourceContents
+from mcp.types import (
+    BlobResourceContents,
+    ImageContent,
+    PromptReference,
+    ResourceLink,
+    ResourceTemplateReference,
+    TextResourceContents,
+)
 from PIL import Image
 
 from sora_mcp import Settings
@@ -130,6 +137,31 @@ async def test_resource_templates_and_prompt(mcp_client: Client) -> None:
     got = await mcp_client.get_prompt("write_video_prompt", {"idea": "a fox in snow", "orientation": "landscape"})
     text = got.messages[0].content.text  # type: ignore[union-attr]
     assert "a fox in snow" in text and "1280x720" in text and "Camera" in text
+
+
+async def test_argument_completion(mcp_client: Client) -> None:
+    """Resource templates complete to the ids downloaded locally (for that asset); the prompt's
+    arguments, which carry no schema, complete to their allowed values."""
+    assert mcp_client.server_capabilities.completions is not None
+    video_id = await _generate(mcp_client)
+    await _complete(mcp_client, video_id)
+    await mcp_client.call_tool("download_video", {"video_id": video_id, "variant": "thumbnail"})
+
+    async def template(kind: str, value: str) -> list[str]:
+        ref = ResourceTemplateReference(type="ref/resource", uri=f"sora://videos/{{video_id}}/{kind}")
+        return (await mcp_client.complete(ref, {"name": "video_id", "value": value})).completion.values
+
+    assert await template("thumbnail", "video_") == [video_id]
+    assert await template("thumbnail", "video_zzz") == []
+    assert await template("video", "") == [], "no MP4 of it was downloaded"
+
+    async def prompt(name: str, value: str) -> list[str]:
+        ref = PromptReference(type="ref/prompt", name="write_video_prompt")
+        return (await mcp_client.complete(ref, {"name": name, "value": value})).completion.values
+
+    assert await prompt("orientation", "") == ["portrait", "landscape"]
+    assert await prompt("duration_seconds", "1") == ["12", "16"]
+    assert await prompt("idea", "a") == []
 
 
 async def test_list_videos_pages(mcp_client: Client) -> None:
