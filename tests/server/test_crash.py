@@ -14,7 +14,7 @@ from mcp import Client
 
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
 from tests.server.conftest import SMALL, structured
-from tests.server.test_transports import READY, child_env
+from tests.server.test_transports import child_env, until_serving
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -35,12 +35,7 @@ async def _start(output_dir: Path, base_url: str) -> tuple[anyio.abc.Process, st
         ],
         env=child_env(OPENAI_API_KEY="sk-crash-test", OPENAI_BASE_URL=base_url),
     )
-    assert process.stderr is not None
-    buffer = b""
-    with anyio.fail_after(30):
-        while (match := READY.search(buffer)) is None:
-            buffer += await process.stderr.receive()
-    return process, match.group(2).decode()
+    return process, await until_serving(process)
 
 
 async def _download_until_killed(

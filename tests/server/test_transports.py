@@ -49,21 +49,26 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+async def until_serving(process: Process) -> str:
+    """The endpoint URL a starting server prints on stderr once it listens."""
+    assert process.stderr is not None
+    buffer = b""
+    with anyio.fail_after(30):
+        while (match := READY.search(buffer)) is None:
+            buffer += await process.stderr.receive()
+    return match.group(2).decode()
+
+
 @asynccontextmanager
 async def http_server(output_dir: Path, *extra: str, env: dict[str, str] | None = None) -> AsyncIterator[str]:
     """Start the server on a free port; yield its endpoint URL once it is listening."""
     args = [sys.executable, *serve_args(output_dir, "--port", "0", *extra)]
     process: Process = await anyio.open_process(args, env=env or child_env())
-    assert process.stderr is not None
     try:
-        buffer = b""
-        with anyio.fail_after(30):
-            while (match := READY.search(buffer)) is None:
-                chunk = await process.stderr.receive()
-                buffer += chunk
+        url = await until_serving(process)
         async with anyio.create_task_group() as tg:
             tg.start_soon(_drain, process)
-            yield match.group(2).decode()
+            yield url
             tg.cancel_scope.cancel()
     finally:
         process.terminate()
