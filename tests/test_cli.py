@@ -3,6 +3,7 @@ meaningful exit codes, --help everywhere."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import httpx2
 import pytest
 from PIL import Image
 
+from sora_mcp._progress import Progress
 from sora_mcp.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, build_parser, main
 
 
@@ -144,3 +146,32 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     assert "OPENAI_API_KEY" in capsys.readouterr().out, "serve --help documents the environment"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    terminal = _Terminal()
+    bar = Progress("rendering", stream=terminal, width=10)
+    bar.update(50, "in progress")
+    bar.update(100, "completed")
+    bar.close()
+    drawn = terminal.getvalue()
+    assert "\rrendering [#####-----]  50.0%" in drawn and "[##########] 100.0%" in drawn
+    assert drawn.endswith("\n") and drawn.count("\n") == 1, "one line, redrawn in place"
+
+    log = io.StringIO()
+    lines = Progress("rendering", stream=log)
+    for percent in (0, 5, 19, 20, 99, 100):
+        lines.update(percent, "in progress")
+    lines.close()
+    assert log.getvalue().splitlines() == [
+        "rendering: 0% in progress",
+        "rendering: 19% in progress",
+        "rendering: 20% in progress",
+        "rendering: 99% in progress",
+        "rendering: 100% in progress",
+    ], "a line per 10 % step, for CI logs"
