@@ -58,6 +58,7 @@ class ImageReference:
     content_type: str = "image/png"
     url: str | None = None
     file_id: str | None = None
+    pixels: tuple[int, int] | None = None  # (width, height), known once the bytes were decoded
 
     @classmethod
     def from_path(cls, path: str | Path, *, roots: Sequence[Path]) -> ImageReference:
@@ -72,8 +73,10 @@ class ImageReference:
         """Image bytes, checked completely; ``filename`` defaults to ``reference.<real suffix>``."""
         fmt = sniff(data)
         _decoder, content_type, suffix = _DECODERS[fmt]
-        decode(data).close()
-        return cls(kind="file", data=data, filename=filename or f"reference{suffix}", content_type=content_type)
+        with decode(data) as image:
+            pixels = image.size
+        name = filename or f"reference{suffix}"
+        return cls(kind="file", data=data, filename=name, content_type=content_type, pixels=pixels)
 
     @classmethod
     def from_url(cls, url: str) -> ImageReference:
@@ -107,19 +110,23 @@ class ImageReference:
         """
         if self.kind != "file" or self.data is None:
             return self
-        width, height = parse_size(size)
+        wanted = parse_size(size)
+        if self.pixels is None:  # built by hand rather than by from_bytes
+            with decode(self.data) as image:
+                return replace(self, pixels=image.size).fitted(size, fit)
+        if self.pixels == wanted:
+            return self
+        if fit == "none":
+            width, height = self.pixels
+            raise ImageReferenceError(
+                f"The image is {width}x{height} but the video is {size}; the API requires the "
+                "first frame to match the video size exactly.",
+                hint=f"To use it anyway, {FIT_HINT}",
+            )
         with decode(self.data) as image:
-            if image.size == (width, height):
-                return self
-            if fit == "none":
-                raise ImageReferenceError(
-                    f"The image is {image.width}x{image.height} but the video is {size}; the API requires the "
-                    "first frame to match the video size exactly.",
-                    hint=f"To use it anyway, {FIT_HINT}",
-                )
-            data = _fit(image, (width, height), fit)
+            data = _fit(image, wanted, fit)
         stem = self.filename.rsplit(".", 1)[0] or "reference"
-        return replace(self, data=data, filename=f"{stem}.png", content_type="image/png")
+        return replace(self, data=data, filename=f"{stem}.png", content_type="image/png", pixels=wanted)
 
     def as_data_url(self) -> str:
         """The uploaded bytes as a base64 data URL, for JSON bodies that cannot carry a file."""
