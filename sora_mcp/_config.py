@@ -29,13 +29,9 @@ def default_output_dir() -> Path:
     return Path.home() / folder / "sora-mcp"
 
 
-def _env(*names: str) -> AliasChoices:
-    # Field name (for CLI/kwargs) first, then our SORA_MCP_* variable, then the conventional ones.
-    return AliasChoices(*names)
-
-
 class Settings(BaseSettings):
-    """Every setting of sora-mcp. Environment variables are listed in each field's aliases."""
+    """Every setting of sora-mcp. Environment variables are listed in each field's aliases: the
+    field name (for CLI/kwargs) first, then our SORA_MCP_* variable, then the conventional ones."""
 
     model_config = SettingsConfigDict(
         env_prefix="SORA_MCP_",
@@ -48,32 +44,32 @@ class Settings(BaseSettings):
     # -- the server speaking /v1/videos -------------------------------------------------------
     api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("api_key", "SORA_MCP_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
+        validation_alias=AliasChoices("api_key", "SORA_MCP_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
         description="API key for the Videos API server (OPENAI_API_KEY).",
     )
     base_url: str = Field(
         default=DEFAULT_BASE_URL,
-        validation_alias=_env("base_url", "SORA_MCP_BASE_URL", "OPENAI_BASE_URL"),
+        validation_alias=AliasChoices("base_url", "SORA_MCP_BASE_URL", "OPENAI_BASE_URL"),
         description="Base URL of a server that speaks /v1/videos (OPENAI_BASE_URL).",
     )
     auth_style: AuthStyle = Field(
         default="bearer",
-        validation_alias=_env("auth_style", "SORA_MCP_AUTH_STYLE"),
+        validation_alias=AliasChoices("auth_style", "SORA_MCP_AUTH_STYLE"),
         description="How the key is sent: 'bearer' (Authorization: Bearer), 'azure' (api-key header) or 'none'.",
     )
     organization: str | None = Field(
         default=None,
-        validation_alias=_env("organization", "SORA_MCP_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION"),
+        validation_alias=AliasChoices("organization", "SORA_MCP_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION"),
         description="OpenAI-Organization header.",
     )
     project: str | None = Field(
         default=None,
-        validation_alias=_env("project", "SORA_MCP_PROJECT", "OPENAI_PROJECT_ID", "OPENAI_PROJECT"),
+        validation_alias=AliasChoices("project", "SORA_MCP_PROJECT", "OPENAI_PROJECT_ID", "OPENAI_PROJECT"),
         description="OpenAI-Project header.",
     )
     api_version: str | None = Field(
         default=None,
-        validation_alias=_env("api_version", "SORA_MCP_API_VERSION", "OPENAI_API_VERSION"),
+        validation_alias=AliasChoices("api_version", "SORA_MCP_API_VERSION", "OPENAI_API_VERSION"),
         description="api-version query parameter, for Azure deployments that still require one.",
     )
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one HTTP response.")

@@ -11,7 +11,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "TERMINAL_STATUSES",
     "Character",
     "DeletedVideo",
     "DownloadResult",
@@ -20,18 +19,16 @@ __all__ = [
     "Video",
     "VideoError",
     "VideoList",
-    "VideoStatus",
     "VideoVariant",
 ]
 
-VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
 VideoVariant = Literal["video", "thumbnail", "spritesheet"]
 Order = Literal["asc", "desc"]
 FitMode = Literal["none", "crop", "pad"]
 
-# Statuses after which a job never changes again. Other servers report "cancelled"/"expired" too.
+# A job is pending in these statuses and terminal in any other: other servers also report
+# "cancelled" or "expired", which end a job just as "completed" and "failed" do.
 PENDING_STATUSES: frozenset[str] = frozenset({"queued", "in_progress"})
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "canceled", "expired"})
 
 VARIANT_CONTENT_TYPES: dict[str, str] = {
     "video": "video/mp4",
