@@ -24,9 +24,10 @@ from ._models import DownloadResult, Video
 from ._progress import Progress
 from .server._runtime import open_runtime
 
-__all__ = ["add_commands"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "add_commands"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+# The exit codes of every command (documented in the README and in cli.py).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 Action = Callable[[SoraClient, argparse.Namespace], Awaitable[Any]]
 

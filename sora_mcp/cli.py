@@ -17,18 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._commands import add_commands
+from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands
 from ._config import Settings
 from ._errors import ConfigurationError
 from ._version import __version__
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_TIMEOUT = 3
-EXIT_INTERRUPTED = 130
 
 ENVIRONMENT_HELP = """\
 environment variables (flags win over them):
