@@ -6,11 +6,12 @@ tool error and logs the traceback on stderr.
 """
 
 import base64
+import dataclasses
 import functools
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar, get_args
 
@@ -18,6 +19,7 @@ import anyio
 import httpx2
 from mcp.server import InitializationOptions, NotificationOptions, ServerRequestContext
 from mcp.server.connection import Connection
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.session import ServerSession
@@ -31,6 +33,7 @@ from mcp.types import (
     EmptyResult,
     Icon,
     ImageContent,
+    InputRequiredResult,
     PromptReference,
     ResourceLink,
     ResourceTemplateReference,
@@ -42,7 +45,7 @@ from mcp.types import (
 from mcp.types import (
     Resource as MCPResource,
 )
-from pydantic import Field
+from pydantic import AnyUrl, Field
 
 from .. import __version__
 from .._config import Settings
@@ -211,6 +214,17 @@ class SoraMCPServer(MCPServer[Runtime]):
         async with open_runtime(self.sora_settings, http_client=self._http_client) as runtime:
             yield runtime
 
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Runtime, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """As MCPServer's, but a downloaded asset is served with the type of the file on disk: the
+        templates declare the API's usual types, and a server may have sent another (a WebP spritesheet)."""
+        contents = await super().read_resource(uri, context)
+        asset = self.library.at_uri(str(uri))
+        if asset is None or isinstance(contents, InputRequiredResult):
+            return contents
+        return [dataclasses.replace(content, mime_type=asset.mime_type) for content in contents]
+
     async def list_resources(self) -> list[MCPResource]:
         listed = await super().list_resources()
         for asset in self.library.assets():
@@ -368,7 +382,7 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
     ) -> Annotated[CallToolResult, DownloadInfo]:
         """Save a completed video's MP4, thumbnail or spritesheet into the output directory and return a
         resource link to it. Images are also shown inline so you can see what was made."""
-        return await _download(ctx, check_video_id(video_id), variant)
+        return await _download(ctx, mcp.library, check_video_id(video_id), variant)
 
 
 def _wait_info(video: Video, started: float, *, timed_out: bool) -> WaitInfo:
@@ -388,19 +402,21 @@ def _wait_info(video: Video, started: float, *, timed_out: bool) -> WaitInfo:
     )
 
 
-async def _download(ctx: Context[Runtime, Any], video_id: str, variant: VideoVariant) -> CallToolResult:
-    runtime = _runtime(ctx)
-    library = runtime.library
-    target = library.relative_name(video_id, variant)
-    result = await runtime.client.download_content(video_id, target, variant=variant)
-    video = await runtime.client.get_video_status(video_id)
-    library.write_metadata(video, variant)
+async def _download(
+    ctx: Context[Runtime, Any], library: LocalLibrary, video_id: str, variant: VideoVariant
+) -> CallToolResult:
+    client = _runtime(ctx).client
+    result = await client.download_content(video_id, library.relative_name(video_id, variant), variant=variant)
+    video = await client.get_video_status(video_id)
+    await anyio.to_thread.run_sync(library.write_metadata, video)
+    # The saved file's name and type follow what the server sent (e.g. a WebP spritesheet).
+    saved = library.find(video_id, variant)
     info = DownloadInfo(
         video_id=video_id,
         variant=variant,
         path=str(result.path),
         bytes=result.bytes,
-        mime_type=ASSET_KINDS[variant][1],
+        mime_type=saved.mime_type if saved else result.content_type,
         resource_uri=asset_uri(video_id, variant),
         metadata_uri=asset_uri(video_id, "metadata"),
     )
@@ -502,9 +518,8 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
     ) -> DeleteInfo:
         """Permanently delete a completed or failed video and its assets from the server. This cannot be
         undone. Downloaded local copies are kept unless delete_local_files is true."""
-        runtime = _runtime(ctx)
-        deleted = await runtime.client.delete_video(check_video_id(video_id))
-        removed = runtime.library.delete(video_id) if delete_local_files else []
+        deleted = await _runtime(ctx).client.delete_video(check_video_id(video_id))
+        removed = mcp.library.delete(video_id) if delete_local_files else []
         if removed:
             await _notify_resources_changed(ctx, [])
         return DeleteInfo(video_id=video_id, deleted=deleted.deleted, local_files_removed=[str(p) for p in removed])

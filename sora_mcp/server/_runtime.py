@@ -1,5 +1,5 @@
-"""What the MCP server holds while it runs: one HTTP client, one SoraClient, the local library,
-and, with ``--backend emulator``, the embedded emulator that the client talks to in-process."""
+"""What the MCP server (and the CLI) holds while it runs: one HTTP client, one SoraClient and,
+with ``--backend emulator``, the embedded emulator that the client talks to in-process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pydantic import SecretStr
 from .._client import SoraClient
 from .._config import Settings
 from ..emulator import Emulator, EmulatorConfig
-from ._library import LocalLibrary
 
 __all__ = ["EMULATOR_BASE_URL", "Runtime", "open_runtime"]
 
@@ -25,7 +24,6 @@ EMULATOR_KEY = "sk-emulator-local"  # the embedded emulator accepts any key; thi
 class Runtime:
     settings: Settings
     client: SoraClient
-    library: LocalLibrary
     emulator: Emulator | None = None
 
 
@@ -59,4 +57,4 @@ async def open_runtime(settings: Settings, *, http_client: httpx2.AsyncClient | 
                 transport = httpx2.ASGITransport(app=emulator.app)
                 http_client = await stack.enter_async_context(httpx2.AsyncClient(transport=transport))
         client = await stack.enter_async_context(SoraClient(settings, http_client=http_client))
-        yield Runtime(settings=settings, client=client, library=LocalLibrary(settings.output_dir), emulator=emulator)
+        yield Runtime(settings=settings, client=client, emulator=emulator)

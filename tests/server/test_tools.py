@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import anyio
@@ -94,6 +95,30 @@ async def test_thumbnail_and_spritesheet_are_shown_inline(mcp_client: Client) ->
         [image] = [block for block in result.content if isinstance(block, ImageContent)]
         assert image.mime_type == mime
         Image.open(io.BytesIO(base64.b64decode(image.data))).verify()
+
+
+@pytest.mark.parametrize(
+    "emulator_config", [EmulatorConfig(strict_spec=True, render_seconds=0, queue_seconds=0, poll_after_ms=10)]
+)
+async def test_an_image_in_another_format_is_kept_listed_and_served_as_it_is(
+    mcp_client: Client, settings: Settings
+) -> None:
+    """A strict-spec server sends the spritesheet as WebP, not JPEG: the file, the result, the
+    listing, the metadata and the resource all say WebP, and nothing is listed twice."""
+    video_id = await _generate(mcp_client, size="1280x720", seconds=4)
+    await _complete(mcp_client, video_id)
+    settings.output_dir.mkdir(parents=True)
+    (settings.output_dir / f"{video_id}.spritesheet.jpg").write_bytes(b"an older copy")
+    saved = structured(await mcp_client.call_tool("download_video", {"video_id": video_id, "variant": "spritesheet"}))
+    assert saved["path"].endswith(".spritesheet.webp") and saved["mime_type"] == "image/webp"
+    listed = [r for r in (await mcp_client.list_resources()).resources if r.uri.endswith("/spritesheet")]
+    assert [(r.name, r.mime_type) for r in listed] == [(f"{video_id}.spritesheet.webp", "image/webp")]
+    read = (await mcp_client.read_resource(saved["resource_uri"])).contents[0]
+    assert isinstance(read, BlobResourceContents) and read.mime_type == "image/webp"
+    Image.open(io.BytesIO(base64.b64decode(read.blob))).verify()
+    metadata = (await mcp_client.read_resource(saved["metadata_uri"])).contents[0]
+    assert isinstance(metadata, TextResourceContents)
+    assert json.loads(metadata.text)["files"] == {"spritesheet": f"{video_id}.spritesheet.webp"}
 
 
 async def test_resources_list_is_the_output_directory(mcp_client: Client, settings: Settings) -> None:
