@@ -5,6 +5,7 @@ person or a model (it never contains the API key).
 
     SoraError
     ├── ConfigurationError            settings are missing or wrong (no key, bad base URL)
+    │   └── MissingAPIKeyError        no key, and the auth style needs one: nothing was sent
     ├── InputError                    a local input was refused before anything was sent
     │   ├── ImageReferenceError       not an image, unreadable, too large, wrong size
     │   └── PathNotAllowedError       outside the output directory / allowed input roots
@@ -46,6 +47,7 @@ __all__ = [
     "ImageReferenceError",
     "InputError",
     "InternalServerError",
+    "MissingAPIKeyError",
     "ModelNotAvailableError",
     "NotFoundError",
     "PathNotAllowedError",
@@ -78,6 +80,10 @@ class SoraError(Exception):
 
 class ConfigurationError(SoraError):
     """The settings cannot work (missing API key, malformed base URL, ...)."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """No API key is configured and the auth style needs one, so no request was sent."""
 
 
 class InputError(SoraError):

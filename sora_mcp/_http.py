@@ -30,9 +30,9 @@ from ._errors import (
     AssetExpiredError,
     AuthenticationError,
     BadRequestError,
-    ConfigurationError,
     ConflictError,
     InternalServerError,
+    MissingAPIKeyError,
     ModelNotAvailableError,
     NotFoundError,
     PermissionDeniedError,
@@ -280,7 +280,7 @@ class Wire:
         key = settings.api_key_value
         if settings.auth_style != "none":
             if not key:
-                raise ConfigurationError(
+                raise MissingAPIKeyError(
                     "No API key is configured, so no request was sent.",
                     hint="Set OPENAI_API_KEY (for Azure also SORA_MCP_AUTH_STYLE=azure), use "
                     "SORA_MCP_AUTH_STYLE=none for servers without auth (vLLM-Omni, SGLang), or use the "
@@ -357,7 +357,7 @@ class Wire:
     ) -> httpx2.Response:
         """Send one API call (retried per ``retrying``); an answer other than 2xx raises."""
         url = self.url(path)
-        headers = self.headers()  # raises ConfigurationError before anything is sent
+        headers = self.headers()  # raises MissingAPIKeyError before anything is sent
 
         async def attempt(number: int) -> httpx2.Response:
             response = await self.http.request(

@@ -49,7 +49,7 @@ from pydantic import AnyUrl, Field
 
 from .. import __version__
 from .._config import Settings
-from .._errors import ConfigurationError, SoraError, VideoJobError, WaitTimeoutError
+from .._errors import MissingAPIKeyError, SoraError, VideoJobError, WaitTimeoutError
 from .._models import Video, VideoVariant
 from ._library import ASSET_KINDS, AssetKind, LocalLibrary, asset_uri, check_video_id
 from ._outputs import DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
@@ -248,10 +248,8 @@ def _actionable(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await fn(*args, **kwargs)
-        except ConfigurationError as exc:
-            if "API key" in exc.message:
-                raise ToolError(NO_KEY_MESSAGE) from exc
-            raise ToolError(str(exc)) from exc
+        except MissingAPIKeyError as exc:  # the host's config is where the key goes
+            raise ToolError(NO_KEY_MESSAGE) from exc
         except SoraError as exc:
             raise ToolError(str(exc)) from exc
 
