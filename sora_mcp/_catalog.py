@@ -18,6 +18,7 @@ __all__ = [
     "SPEC_SIZES",
     "ModelSpec",
     "check_request",
+    "describe_models",
     "estimate_cost",
     "lookup",
 ]
@@ -101,3 +102,13 @@ def estimate_cost(model: str, size: str, seconds: str) -> float | None:
     if price is None or not seconds.isdigit():
         return None
     return round(price * int(seconds), 2)
+
+
+def describe_models() -> str:
+    """The table in one line, for tool descriptions: each model's sizes, durations and prices."""
+    parts = []
+    for spec in (_SORA_2, _SORA_2_PRO):
+        prices = sorted(set(spec.price_per_second.values()))
+        price = f"${prices[0]:.2f}" if len(prices) == 1 else f"${prices[0]:.2f}-{prices[-1]:.2f}"
+        parts.append(f"{spec.name}: {', '.join(spec.sizes)}; {', '.join(spec.seconds)} s; {price}/s")
+    return ". ".join(parts) + "."

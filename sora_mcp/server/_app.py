@@ -48,6 +48,7 @@ from mcp.types import (
 from pydantic import AnyUrl, Field
 
 from .. import __version__
+from .._catalog import describe_models
 from .._config import Settings
 from .._errors import MissingAPIKeyError, SoraError, VideoJobError, WaitTimeoutError
 from .._models import Video, VideoVariant
@@ -451,8 +452,8 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
             str | None,
             Field(
                 max_length=128,
-                description=f"Model (or Azure deployment) to use; default {settings.model!r}. "
-                "Sora models: sora-2 (720p, $0.10/s), sora-2-pro (up to 1080p, $0.30-0.70/s).",
+                description=f"Model (or Azure deployment) to use; default {settings.model!r}. Known models: "
+                f"{describe_models()} Other servers' models pass through unchecked.",
             ),
         ] = None,
         seconds: Annotated[
@@ -460,15 +461,15 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
             Field(
                 ge=1,
                 le=120,
-                description=f"Duration; Sora accepts 4, 8, 12, 16 or 20. Default {settings.seconds}.",
+                description=f"Duration in seconds (`model` says what each accepts). Default {settings.seconds}.",
             ),
         ] = None,
         size: Annotated[
             str | None,
             Field(
                 pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$",
-                description=f"WIDTHxHEIGHT; default {settings.size}. sora-2: 720x1280 (portrait) or 1280x720; "
-                "sora-2-pro also 1024x1792, 1792x1024, 1080x1920, 1920x1080.",
+                description=f"WIDTHxHEIGHT, e.g. 720x1280 (portrait) or 1280x720; default {settings.size}. "
+                "See `model` for what each model accepts.",
             ),
         ] = None,
         input_reference: Annotated[
