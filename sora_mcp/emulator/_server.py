@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 import uvicorn
 
+from .._net import listen
 from ._app import Emulator
 from ._faults import EmulatorConfig
 
 __all__ = ["run", "serve_emulator"]
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 @asynccontextmanager
 async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve ``emulator`` with uvicorn in the current event loop; yields its base URL (…/v1)."""
-    sock = _listen(host, port)
+    sock = listen(host, port)
     server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="critical", lifespan="off", access_log=False))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])

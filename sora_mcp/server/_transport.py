@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-import socket
 import sys
-from collections.abc import Awaitable, Callable
 
 import anyio
 import uvicorn
@@ -20,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._config import LOOPBACK_HOSTS, Settings
 from .._errors import ConfigurationError
+from .._net import listen
 from ._app import SoraMCPServer, create_server
 from ._runtime import open_runtime
 
@@ -108,36 +107,22 @@ def build_http_app(mcp: SoraMCPServer, settings: Settings) -> ASGIApp:
     return app
 
 
-def _bind(settings: Settings) -> socket.socket:
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
 def endpoint_url(settings: Settings, port: int) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     path = "/sse" if settings.transport == "sse" else "/mcp"
     return f"http://{host}:{port}{path}"
 
 
-async def serve_http(settings: Settings, *, on_ready: Callable[[str], Awaitable[None] | None] | None = None) -> None:
+async def serve_http(settings: Settings) -> None:
     """Serve an HTTP transport until cancelled; one runtime is shared by every connection."""
     mcp = create_server(settings)
     app = build_http_app(mcp, settings)
-    sock = _bind(settings)
+    sock = listen(settings.host, settings.port)
     url = endpoint_url(settings, sock.getsockname()[1])
     async with open_runtime(settings) as runtime:
         mcp.shared_runtime = runtime
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
         print(f"sora-mcp: serving {settings.transport} on {url}", file=sys.stderr, flush=True)
-        if on_ready is not None:
-            result = on_ready(url)
-            if result is not None:
-                await result
         await server.serve(sockets=[sock])
 
 
