@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ._errors import InputError
 
 __all__ = [
+    "ALL_SECONDS",
     "KNOWN_MODELS",
     "SPEC_SECONDS",
     "SPEC_SIZES",

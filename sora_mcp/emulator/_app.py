@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .._catalog import SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
+from .._catalog import ALL_SECONDS, SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
 from .._errors import InputError
 from ._faults import EmulatorConfig, Fault, FaultPlan, RequestStats
 from ._store import Job, Store
@@ -37,8 +37,8 @@ log = logging.getLogger("sora_mcp.emulator")
 MAX_UPLOAD = 64 * 1024 * 1024
 CHUNK = 64 * 1024
 SIZE_MISMATCH = "Inpaint image must match the requested width and height"
-CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
-EXTENSIONS = {"video": "mp4", "thumbnail": "webp", "spritesheet": "jpg"}
+VARIANTS = ("video", "thumbnail", "spritesheet")
+EXTENSIONS = {"video/mp4": "mp4", "image/webp": "webp", "image/jpeg": "jpg"}  # for content-disposition
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, message, param=param, code=code)
+
+
+def _json_text(value: Any, param: str) -> Any:
+    """A multipart form carries objects and arrays as JSON text: decode those, keep the rest."""
+    if not isinstance(value, str) or not value.startswith(("{", "[")):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise _bad(f"Invalid '{param}': the JSON text cannot be parsed.", param) from exc
 
 
 class Emulator:
@@ -262,11 +272,7 @@ class Emulator:
         if isinstance(reference, Upload):
             await self._check_image(reference.data, size)
             return
-        if isinstance(reference, str):
-            try:
-                reference = json.loads(reference)
-            except ValueError as exc:
-                raise _bad("Invalid 'input_reference': expected a file or an object.", "input_reference") from exc
+        reference = _json_text(reference, "input_reference")
         if not isinstance(reference, dict):
             raise _bad("Invalid 'input_reference': expected a file or an object.", "input_reference")
         given = [key for key in ("image_url", "file_id") if reference.get(key)]
@@ -329,8 +335,9 @@ class Emulator:
     def _check_characters(self, characters: Any) -> None:
         if characters is None:
             return
+        characters = _json_text(characters, "characters")
         if isinstance(characters, str):
-            characters = json.loads(characters) if characters.startswith("[") else [{"id": characters}]
+            characters = [{"id": characters}]
         if not isinstance(characters, list) or len(characters) > 2:
             raise _bad("Invalid 'characters': at most 2 characters, as [{\"id\": ...}].", "characters")
         for item in characters:
@@ -384,7 +391,7 @@ class Emulator:
 
     async def _content(self, request: Request, params: dict[str, str]) -> Response:
         variant = request.query_params.get("variant", "video")
-        if variant not in CONTENT_TYPES:
+        if variant not in VARIANTS:
             raise _bad("Invalid 'variant': must be one of video, thumbnail, spritesheet.", "variant")
         job = self._job(params["video_id"])
         status, _ = self.store.state(job)
@@ -405,7 +412,7 @@ class Emulator:
         slow = self.faults.take("slow", request.method, request.state.template)
         headers = {
             "content-length": str(length),
-            "content-disposition": f'attachment; filename="{job.id}.{EXTENSIONS[variant]}"',
+            "content-disposition": f'attachment; filename="{job.id}.{EXTENSIONS[content_type]}"',
         }
         body = _stream(data, length, drop.after_bytes if drop else None, slow.delay if slow else 0.0)
         return StreamingResponse(body, media_type=content_type, headers=headers)
@@ -426,9 +433,7 @@ class Emulator:
 
     async def _source(self, fields: dict[str, Any], action: str) -> tuple[str, str, str, int]:
         """(model, size, seconds, extensions so far) of the video an edit or extension starts from."""
-        video = fields.get("video")
-        if isinstance(video, str) and video.startswith("{"):
-            video = json.loads(video)
+        video = _json_text(fields.get("video"), "video")
         if isinstance(video, dict) and isinstance(video.get("id"), str):
             source = self._completed(video["id"], action)
             return source.model, source.size, source.seconds, source.extensions
@@ -454,7 +459,7 @@ class Emulator:
         prompt = self._prompt(fields)
         model, size, seconds, extensions = await self._source(fields, "extended")
         added = str(fields.get("seconds") or "")
-        allowed = SPEC_SECONDS if self.config.strict_spec else ("4", "8", "12", "16", "20")
+        allowed = SPEC_SECONDS if self.config.strict_spec else ALL_SECONDS
         if added not in allowed:
             raise _bad(f"Invalid 'seconds': must be one of {', '.join(allowed)}.", "seconds", "invalid_value")
         if extensions >= 6:

@@ -179,3 +179,27 @@ async def test_serve_emulator_is_reusable(emulator: Emulator) -> None:
     for _ in range(2):
         async with serve_emulator(emulator) as base, httpx2.AsyncClient() as http:
             assert (await http.get(base.replace("/v1", "/_emulator/health"))).status_code == 200
+
+
+async def test_broken_json_text_in_a_form_is_a_400(http_client: httpx2.AsyncClient) -> None:
+    """Multipart forms carry objects as JSON text; text that does not parse is the caller's error."""
+    for path, fields in (
+        ("/videos", {"prompt": "x", "characters": "[{oops"}),
+        ("/videos", {"prompt": "x", "input_reference": "{oops"}),
+        ("/videos/edits", {"prompt": "x", "video": "{oops"}),
+    ):
+        response = await http_client.post(
+            f"{BASE}{path}", files={k: (None, v) for k, v in fields.items()}, headers=AUTH
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert "cannot be parsed" in response.json()["error"]["message"]
+
+
+async def test_a_webp_spritesheet_is_named_webp() -> None:
+    strict = Emulator(EmulatorConfig(strict_spec=True, render_seconds=0, queue_seconds=0))
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=strict.app)) as http:
+        video = await create(http, size="1280x720", seconds="4")
+        await strict.wait_idle()
+        sheet = await http.get(f"{BASE}/videos/{video['id']}/content?variant=spritesheet", headers=AUTH)
+    assert sheet.headers["content-type"] == "image/webp"
+    assert sheet.headers["content-disposition"].endswith('.webp"')
