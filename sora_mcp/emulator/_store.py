@@ -40,11 +40,6 @@ class Job:
     completed_at: int | None = None
     expired: bool = False
 
-    @property
-    def dimensions(self) -> tuple[int, int]:
-        width, _, height = self.size.partition("x")
-        return int(width), int(height)
-
 
 @dataclass
 class Character:
