@@ -95,13 +95,13 @@ def _encode_video(painter: _Painter, seconds: float, fps: int, prompt: str) -> b
             frame.time_base = Fraction(1, fps)
             container.mux(video.encode(frame))
         container.mux(video.encode())
-        second = _tone(prompt)
+        looped = _tone(prompt) * 2  # a chunk may run past the end of the second: read on into its copy
         total = round(seconds * AUDIO_RATE)
         chunk = 1024
         for start in range(0, total, chunk):
             count = min(chunk, total - start)
             offset = (start % AUDIO_RATE) * 2
-            data = (second + second)[offset : offset + count * 2]
+            data = looped[offset : offset + count * 2]
             frame = av.AudioFrame(format="s16", layout="mono", samples=count)
             frame.planes[0].update(data)
             frame.sample_rate = AUDIO_RATE

@@ -75,8 +75,10 @@ async def test_kill_during_download_then_redo(tmp_path: Path) -> None:
             await _download_until_killed(first, url, emulator, output, video_ids, killed)
         except Exception:
             # The client may see its server die on the way out: after the kill that is the point of
-            # the test, not a failure of it. Anything that went wrong before the kill is a failure.
+            # the test, not a failure of it. Anything that went wrong before the kill is a failure
+            # (and the server must not outlive the test).
             if not killed.is_set():
+                first.kill()
                 raise
         with anyio.fail_after(10):
             await first.wait()
