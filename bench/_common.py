@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Sequence
 
-__all__ = ["BARE_SERVER", "describe_machine", "percentile", "summary"]
+__all__ = [
+    "BARE_SERVER",
+    "clean_env",
+    "describe_machine",
+    "percentile",
+    "start_http_server",
+    "start_sora_mcp",
+    "summary",
+]
 
 # The baseline of the MCP benchmarks: a bare MCPServer with one echo tool, run on the same interpreter.
 BARE_SERVER = """
@@ -50,3 +60,28 @@ def describe_machine() -> str:
     except OSError:
         pass
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the developer's sora-mcp / OpenAI settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
+    return env | extra
+
+
+def start_sora_mcp(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m sora_mcp ARGS`` in the background, stderr piped (servers print their URL there)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sora_mcp", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def start_http_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``sora-mcp serve --transport streamable-http --port 0 ARGS``; returns it and its endpoint URL."""
+    process = start_sora_mcp("serve", "--transport", "streamable-http", "--port", "0", *args, env=env)
+    assert process.stderr is not None
+    line = process.stderr.readline().decode()
+    match = re.search(r"on (http://\S+)", line)
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"the server did not start: {line}")
+    return process, match.group(1)

@@ -8,9 +8,6 @@ Prints calls, errors and latency percentiles. Traffic stays on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,38 +17,7 @@ import anyio
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine, percentile
-
-
-def start_server(tmp: str) -> tuple[subprocess.Popen[bytes], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sora_mcp",
-            "serve",
-            "--transport",
-            "streamable-http",
-            "--port",
-            "0",
-            "--backend",
-            "emulator",
-            "--emulator-render-seconds",
-            "0.5",
-            "--output-dir",
-            tmp,
-        ],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        env=env,
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline().decode()
-    match = re.search(r"on (http://\S+)", line)
-    if match is None:
-        raise RuntimeError(f"server did not start: {line}")
-    return process, match.group(1)
+from _common import clean_env, describe_machine, percentile, start_http_server
 
 
 async def worker(url: str, video_id: str, deadline: float, latencies: list[float], errors: list[str]) -> None:
@@ -71,7 +37,9 @@ async def worker(url: str, video_id: str, deadline: float, latencies: list[float
 
 async def main(clients: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(tmp)
+        process, url = start_http_server(
+            "--backend", "emulator", "--emulator-render-seconds", "0.5", "--output-dir", tmp, env=clean_env()
+        )
         try:
             async with Client(url) as setup:
                 created = await setup.call_tool(

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ import httpx2
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine
+from _common import clean_env, describe_machine, start_http_server, start_sora_mcp
 from download import free_port
 
 
@@ -32,37 +30,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sora_mcp", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-
-
 async def main(jobs: int, render_seconds: float, poll_ms: int) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
     port = free_port()
-    emulator = start(
-        ["emulator", "--port", str(port), "--render-seconds", str(render_seconds), "--poll-after-ms", str(poll_ms)], env
+    emulator = start_sora_mcp(
+        *("emulator", "--port", str(port), "--render-seconds", str(render_seconds), "--poll-after-ms", str(poll_ms)),
+        env=clean_env(),
     )
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        env.update({"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{base}/v1"})
-        server = start(
-            [
-                "serve",
-                "--transport",
-                "streamable-http",
-                "--port",
-                "0",
-                "--output-dir",
-                tmp,
-                "--wait-timeout",
-                str(render_seconds * 3),
-            ],
-            env,
-        )
-        assert server.stderr is not None
-        url = re.search(r"on (http://\S+)", server.stderr.readline().decode()).group(1)  # type: ignore[union-attr]
+        env = clean_env(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"{base}/v1")
+        server, url = start_http_server("--output-dir", tmp, "--wait-timeout", str(render_seconds * 3), env=env)
         try:
             async with Client(url) as client, httpx2.AsyncClient() as http:
                 ids = []
