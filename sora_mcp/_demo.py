@@ -39,19 +39,16 @@ def _structured(result: CallToolResult, step: str) -> dict[str, Any]:
     return result.structured_content
 
 
-def server_command(output_dir: Path, render_seconds: float) -> StdioServerParameters:
-    args = [
-        "-m",
-        "sora_mcp",
-        "serve",
-        "--backend",
-        "emulator",
-        "--emulator-render-seconds",
-        str(render_seconds),
-        "--output-dir",
-        str(output_dir),
+def emulator_server_args(output_dir: Path, render_seconds: float) -> list[str]:
+    """``python`` arguments that run ``sora-mcp serve --backend emulator`` into ``output_dir``."""
+    return [
+        *("-m", "sora_mcp", "serve", "--backend", "emulator"),
+        *("--emulator-render-seconds", str(render_seconds), "--output-dir", str(output_dir)),
     ]
-    return StdioServerParameters(command=sys.executable, args=args)
+
+
+def server_command(output_dir: Path, render_seconds: float) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=emulator_server_args(output_dir, render_seconds))
 
 
 async def run_demo(

@@ -21,6 +21,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import BlobResourceContents, ResourceLink
 
+from sora_mcp._demo import emulator_server_args
 from tests.server.conftest import structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -29,18 +30,7 @@ READY = re.compile(rb"serving (\S+) on (http://\S+)")
 
 
 def serve_args(output_dir: Path, *extra: str) -> list[str]:
-    return [
-        "-m",
-        "sora_mcp",
-        "serve",
-        "--backend",
-        "emulator",
-        "--emulator-render-seconds",
-        "0.3",
-        "--output-dir",
-        str(output_dir),
-        *extra,
-    ]
+    return [*emulator_server_args(output_dir, 0.3), *extra]
 
 
 def child_env(**extra: str) -> dict[str, str]:
