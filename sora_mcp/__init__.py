@@ -1,7 +1,8 @@
 """sora-mcp: an MCP server, a typed async client and a local emulator for the /v1/videos API."""
 
-from ._client import SoraClient
-from ._config import Settings
+from ._assets import AssetKind, VideoVariant
+from ._client import Content, SoraClient
+from ._config import AuthStyle, Backend, Settings, Transport
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -13,6 +14,7 @@ from ._errors import (
     ConfigurationError,
     ConflictError,
     ImageReferenceError,
+    IncompleteDownloadError,
     InputError,
     InternalServerError,
     MissingAPIKeyError,
@@ -21,13 +23,27 @@ from ._errors import (
     PathNotAllowedError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     SoraError,
+    StorageError,
     UnprocessableEntityError,
+    UnsupportedContentError,
+    UnsupportedOperationError,
     VideoJobError,
     WaitTimeoutError,
 )
 from ._images import ImageReference
-from ._models import Character, DeletedVideo, DownloadResult, Video, VideoError, VideoList
+from ._models import (
+    Character,
+    DeletedVideo,
+    DownloadResult,
+    FitMode,
+    Order,
+    Status,
+    Video,
+    VideoError,
+    VideoList,
+)
 from ._version import __version__
 
 __all__ = [
@@ -36,31 +52,45 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssetExpiredError",
+    "AssetKind",
+    "AuthStyle",
     "AuthenticationError",
+    "Backend",
     "BadRequestError",
     "Character",
     "ConfigurationError",
     "ConflictError",
+    "Content",
     "DeletedVideo",
     "DownloadResult",
+    "FitMode",
     "ImageReference",
     "ImageReferenceError",
+    "IncompleteDownloadError",
     "InputError",
     "InternalServerError",
     "MissingAPIKeyError",
     "ModelNotAvailableError",
     "NotFoundError",
+    "Order",
     "PathNotAllowedError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "Settings",
     "SoraClient",
     "SoraError",
+    "Status",
+    "StorageError",
+    "Transport",
     "UnprocessableEntityError",
+    "UnsupportedContentError",
+    "UnsupportedOperationError",
     "Video",
     "VideoError",
     "VideoJobError",
     "VideoList",
+    "VideoVariant",
     "WaitTimeoutError",
     "__version__",
 ]

@@ -96,11 +96,11 @@ def check_request(model: str, size: str, seconds: str) -> None:
         )
 
 
-def estimate_cost(model: str, size: str, seconds: str) -> float | None:
-    """Estimated price in USD, or None when the model or size has no known price."""
-    spec = lookup(model)
-    price = spec.price(size) if spec else None
-    if price is None or not seconds.isdigit():
+def estimate_cost(model: str | None, size: str | None, seconds: str | None) -> float | None:
+    """Estimated price in USD, or None when the model, size or duration is unknown or has no known price."""
+    spec = lookup(model) if model else None
+    price = spec.price(size) if spec and size else None
+    if price is None or seconds is None or not seconds.isdigit():
         return None
     return round(price * int(seconds), 2)
 

@@ -12,24 +12,32 @@ import inspect
 import logging
 import mimetypes
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
 
 import anyio
 import httpx2
+from pydantic import BaseModel, ValidationError
 
+from ._assets import ASSETS, IMAGE_TYPES, VideoVariant, check_id, local_stem, sniff_media
 from ._catalog import check_request
 from ._config import Settings
-from ._errors import InputError, VideoJobError, WaitTimeoutError
-from ._files import IncompleteDownloadError, resolve_input, resolve_output, write_atomically
-from ._http import Wire, error_from_response
-from ._images import ImageReference
+from ._errors import (
+    IncompleteDownloadError,
+    InputError,
+    UnsupportedContentError,
+    VideoJobError,
+    WaitTimeoutError,
+)
+from ._files import resolve_input, resolve_output, write_atomically
+from ._http import Wire, error_from_response, invalid_body
 from ._models import (
-    CONTENT_TYPE_SUFFIXES,
-    VARIANT_CONTENT_TYPES,
     Character,
     DeletedVideo,
     DownloadResult,
@@ -37,8 +45,10 @@ from ._models import (
     Order,
     Video,
     VideoList,
-    VideoVariant,
 )
+
+if TYPE_CHECKING:
+    from ._images import ImageReference
 
 __all__ = ["SoraClient"]
 
@@ -48,14 +58,28 @@ DOWNLOAD_CHUNK = 256 * 1024
 MAX_POLL_INTERVAL = 10.0
 POLL_BACKOFF = 1.5
 MAX_PROMPT = 32000
-DEFAULT_NAMES: dict[str, str] = {
-    "video": "{id}.mp4",
-    "thumbnail": "{id}.thumbnail.webp",
-    "spritesheet": "{id}.spritesheet.jpg",
-}
+MAX_CONNECTIONS = 16
+# Servers that cannot say what they send; the first bytes decide instead.
+GENERIC_TYPES = frozenset({"", "application/octet-stream", "application/binary", "binary/octet-stream"})
 
 ProgressCallback = Callable[[Video], Awaitable[None] | None]
 Upload = tuple[str, bytes, str]  # (filename, bytes, content type): one multipart file part
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Content:
+    """An asset as it arrives: its checked media type, its announced size and its bytes."""
+
+    video_id: str
+    variant: VideoVariant
+    content_type: str  # proven by the first bytes, not just declared
+    expected_size: int | None
+    chunks: AsyncIterator[bytes]
+
+
+ContentSink = Callable[[Content], Awaitable[T]]
 
 
 class SoraClient:
@@ -74,11 +98,24 @@ class SoraClient:
     ) -> None:
         self._settings = settings if settings is not None else Settings()
         self._owns_http = http_client is None
-        # Redirects are not followed: a custom auth header (api-key) would be sent to the new host.
-        self._http = http_client if http_client is not None else httpx2.AsyncClient(follow_redirects=False)
+        self._http_client = http_client
+        self._closed = False
         self._sleep = sleep
         self._clock = clock
-        self._wire = Wire(self._settings, self._http, sleep)
+        self._wire = Wire(self._settings, lambda: self._http, sleep)
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        """The HTTP client, built on first use: its TLS context costs tens of milliseconds that a
+        server should not spend before answering its first ``tools/list``."""
+        if self._closed:
+            raise RuntimeError("This SoraClient was closed; open a new one.")
+        if self._http_client is None:
+            # Redirects are not followed: a custom auth header (api-key) would be sent to the new host.
+            # The pool is capped: many concurrent waits share a few connections instead of opening one each.
+            limits = httpx2.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 2)
+            self._http_client = httpx2.AsyncClient(follow_redirects=False, limits=limits)
+        return self._http_client
 
     @property
     def settings(self) -> Settings:
@@ -94,8 +131,9 @@ class SoraClient:
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object created it; an injected one belongs to the caller."""
-        if self._owns_http:
-            await self._http.aclose()
+        self._closed = True
+        if self._owns_http and self._http_client is not None:
+            await self._http_client.aclose()
 
     # -- create ------------------------------------------------------------------------------------------
     async def generate_video(
@@ -127,7 +165,8 @@ class SoraClient:
             # Decoding and resampling a large image takes a while: keep it off the event loop.
             reference = await anyio.to_thread.run_sync(self._prepare_reference, input_reference, size, fit)
         response = await self._post_create("/videos", fields, reference, model=model)
-        return Video.model_validate(response.json())
+        video = self._parse(response, Video, created=True)
+        return video.filled(model=model, size=size, seconds=seconds, prompt=prompt)
 
     async def generate_video_with_image(
         self,
@@ -148,7 +187,7 @@ class SoraClient:
         _check_prompt(prompt)
         path = f"/videos/{_segment(video_id)}/remix"
         response = await self._wire.request("POST", path, idempotent=False, json={"prompt": prompt})
-        return Video.model_validate(response.json())
+        return self._parse(response, Video, created=True).filled(prompt=prompt)
 
     async def edit_video(
         self,
@@ -168,18 +207,18 @@ class SoraClient:
             upload = await self._read_video(video_path)
             response = await self._post_multipart("/videos/edits", fields, ("video", upload), model=model)
         elif video_id is not None and video_path is None:
-            body = {"video": {"id": _segment(video_id)}, "prompt": prompt}
+            body = {"video": {"id": check_id(video_id)}, "prompt": prompt}
             response = await self._wire.request("POST", "/videos/edits", idempotent=False, json=body)
         else:
             raise InputError("Give exactly one of video_id or video_path.", hint="Pass the id of a completed video.")
-        return Video.model_validate(response.json())
+        return self._parse(response, Video, created=True).filled(prompt=prompt)
 
     async def extend_video(self, video_id: str, prompt: str, seconds: str | int) -> Video:
         """A new job that continues a completed video; its ``seconds`` is the stitched total."""
         _check_prompt(prompt)
-        body = {"video": {"id": _segment(video_id)}, "prompt": prompt, "seconds": str(seconds)}
+        body = {"video": {"id": check_id(video_id)}, "prompt": prompt, "seconds": str(seconds)}
         response = await self._wire.request("POST", "/videos/extensions", idempotent=False, json=body)
-        return Video.model_validate(response.json())
+        return self._parse(response, Video, created=True).filled(prompt=prompt)
 
     async def create_character(self, name: str, video_path: str | Path) -> Character:
         """A reusable character from a short clip (``POST /videos/characters``, multipart only)."""
@@ -187,14 +226,18 @@ class SoraClient:
             raise InputError("A character name has 1 to 80 characters.", hint="Pick a shorter name.")
         upload = await self._read_video(video_path)
         response = await self._post_multipart("/videos/characters", {"name": name}, ("video", upload))
-        return Character.model_validate(response.json())
+        return self._parse(response, Character, created=True)
 
     async def get_character(self, character_id: str) -> Character:
         """A character made by ``create_character``."""
-        response = await self._wire.request("GET", f"/videos/characters/{_segment(character_id)}", idempotent=True)
-        return Character.model_validate(response.json())
+        response = await self._wire.request(
+            "GET", f"/videos/characters/{_segment(character_id, 'character id')}", idempotent=True
+        )
+        return self._parse(response, Character)
 
     def _prepare_reference(self, value: ImageReference | str | Path, size: str, fit: FitMode) -> ImageReference:
+        from ._images import ImageReference  # Pillow is loaded only when an image is given
+
         return ImageReference.parse(value, roots=self._settings.input_roots).fitted(size, fit)
 
     async def _read_video(self, path: str | Path) -> Upload:
@@ -224,6 +267,20 @@ class SoraClient:
             parts.append(file)
         return await self._wire.request("POST", path, idempotent=False, files=parts, model=model)
 
+    def _parse(self, response: httpx2.Response, model: type[M], *, created: bool = False) -> M:
+        """The body as ``model``; one ResponseValidationError (actionable, redacted) when it is not."""
+        try:
+            body = response.json()
+        except ValueError:
+            raise invalid_body(response, self._settings, "it is not JSON", created=created) from None
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "the body"
+            problem = f"{where}: {error['msg']}"
+            raise invalid_body(response, self._settings, problem, created=created) from None
+
     # -- read --------------------------------------------------------------------------------------------
     async def get_video_status(self, video_id: str) -> Video:
         """The job as it is now (``GET /videos/{id}``)."""
@@ -233,9 +290,8 @@ class SoraClient:
     async def _retrieve(self, video_id: str) -> tuple[Video, float | None]:
         """The job, and the server's ``openai-poll-after-ms`` hint in seconds (None without one)."""
         response = await self._wire.request("GET", f"/videos/{_segment(video_id)}", idempotent=True)
-        raw = response.headers.get("openai-poll-after-ms", "")
-        hint = int(raw) / 1000 if raw.isdigit() and int(raw) > 0 else None
-        return Video.model_validate(response.json()), hint
+        hint = poll_hint(response.headers.get("openai-poll-after-ms"))
+        return self._parse(response, Video), hint
 
     async def wait_for_completion(
         self,
@@ -266,8 +322,8 @@ class SoraClient:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise WaitTimeoutError(video, self._clock() - started)
-            if hint is not None:
-                delay = hint
+            if hint is not None:  # jittered, so many waiters on one server do not poll in lockstep
+                delay = hint * (0.9 + 0.2 * random.random())  # noqa: S311 - jitter, not cryptography
             else:
                 jitter = 0.8 + 0.4 * random.random()  # noqa: S311 - jitter, not cryptography
                 delay = min(interval * jitter, MAX_POLL_INTERVAL)
@@ -280,7 +336,7 @@ class SoraClient:
         """One page of jobs (``GET /videos``); pass ``after=page.last_id`` for the next."""
         params = {"limit": limit, "after": after, "order": order}
         response = await self._wire.request("GET", "/videos", idempotent=True, params=params)
-        return VideoList.model_validate(response.json())
+        return self._parse(response, VideoList)
 
     async def iter_videos(self, *, page_size: int = 100, order: Order = "desc") -> AsyncIterator[Video]:
         """Every job, following the cursor page after page."""
@@ -296,7 +352,7 @@ class SoraClient:
     async def delete_video(self, video_id: str) -> DeletedVideo:
         """Delete a completed or failed job and its assets (``DELETE /videos/{id}``)."""
         response = await self._wire.request("DELETE", f"/videos/{_segment(video_id)}", idempotent=True)
-        return DeletedVideo.model_validate(response.json())
+        return self._parse(response, DeletedVideo)
 
     # -- download ----------------------------------------------------------------------------------------
     async def download_video(self, video_id: str, output_path: str | Path | None = None) -> DownloadResult:
@@ -314,18 +370,39 @@ class SoraClient:
     async def download_content(
         self, video_id: str, output_path: str | Path | None = None, *, variant: VideoVariant = "video"
     ) -> DownloadResult:
-        """Stream an asset to disk inside the output directory, atomically; retried like any GET.
+        """Stream an asset to a file inside the output directory, atomically; retried like any GET.
 
-        Nothing ever appears under the final name unless every byte arrived: a broken download
-        (even a cancelled one) leaves no file behind.
+        Nothing ever appears under the final name unless every byte arrived and the bytes are the
+        kind of media asked for: a broken, cancelled or wrong download leaves no file behind.
         """
-        segment = _segment(video_id)
-        default_name = DEFAULT_NAMES[variant].format(id=segment)
+        stem = local_stem(check_id(video_id))
+        default_name = stem + ASSETS[variant].suffix
         target = resolve_output(output_path, self._settings.output_dir, default_name)
-        url = self._wire.url(f"/videos/{segment}/content")
-        headers = {**self._wire.headers(), "Accept": "application/binary"}  # as the official SDK asks
 
-        async def attempt(number: int) -> DownloadResult:
+        async def save(content: Content) -> DownloadResult:
+            final = target
+            if target.name == default_name:  # a name we chose follows what was really served
+                final = target.with_name(stem + ASSETS[variant].suffix_for(content.content_type))
+            count = await write_atomically(final, content.chunks, content.expected_size)
+            return DownloadResult(
+                video_id=video_id, variant=variant, path=final, bytes=count, content_type=content.content_type
+            )
+
+        return await self.fetch_content(video_id, variant, save)
+
+    async def fetch_content(self, video_id: str, variant: VideoVariant, sink: ContentSink[T]) -> T:
+        """``GET /videos/{id}/content`` streamed into ``sink``, retried from scratch like any GET.
+
+        The sink sees the bytes only once the first of them prove the right kind of media (MP4 for
+        the video, an image for the thumbnail and spritesheet): a server that sends something else
+        (a gateway serving the MP4 for every variant, an HTML error page) raises
+        UnsupportedContentError before the sink writes anything.
+        """
+        url = self._wire.url(f"/videos/{_segment(video_id)}/content")
+        # As the official SDK asks; identity, because a compressed body's decoded size is unbounded.
+        headers = {**self._wire.headers(), "Accept": "application/binary", "Accept-Encoding": "identity"}
+
+        async def attempt(number: int) -> T:
             params = self._wire.params({"variant": variant})
             request = self._http.stream("GET", url, params=params, headers=headers, timeout=self._wire.timeout)
             async with request as response:
@@ -333,29 +410,77 @@ class SoraClient:
                 if not response.is_success:
                     await response.aread()
                     raise error_from_response(response, self._settings)
-                content_type = response.headers.get("content-type", VARIANT_CONTENT_TYPES[variant]).split(";")[0]
-                final = _with_served_suffix(target, default_name, content_type)
-                count = await _save(response, final, video_id)
-            return DownloadResult(
-                video_id=video_id, variant=variant, path=final, bytes=count, content_type=content_type
-            )
+                content = await _checked_content(response, video_id, variant, self._settings.base_url)
+                result = await sink(content)
+            log.debug("downloaded %s %s", video_id, variant)
+            return result
 
-        result = await self._wire.retrying(attempt, idempotent=True, method="GET", url=url)
-        log.debug("downloaded %s %s: %d bytes", video_id, variant, result.bytes)
-        return result
+        return await self._wire.retrying(attempt, idempotent=True, method="GET", url=url)
 
 
-async def _save(response: httpx2.Response, target: Path, video_id: str) -> int:
-    """Stream the body into ``target`` atomically; a connection that breaks mid-body is an
-    IncompleteDownloadError (an APIConnectionError, so the download is retried from scratch)."""
+MIN_POLL_HINT, MAX_POLL_HINT = 0.2, 60.0
+
+
+def poll_hint(raw: str | None) -> float | None:
+    """``openai-poll-after-ms`` in seconds: plain ASCII digits only, clamped to a sane range."""
+    if raw is None or not re.fullmatch(r"[0-9]{1,9}", raw.strip()) or int(raw) == 0:
+        return None
+    return min(MAX_POLL_HINT, max(MIN_POLL_HINT, int(raw) / 1000))
+
+
+async def _checked_content(response: httpx2.Response, video_id: str, variant: VideoVariant, base_url: str) -> Content:
+    """The response as ``Content`` once its first bytes prove the media type; else UnsupportedContentError."""
+    declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
     encoding = response.headers.get("content-encoding", "identity").lower()
     length = response.headers.get("content-length", "")
     # Content-Length counts encoded bytes; only compare it with what we write when nothing decodes them.
     expected = int(length) if length.isdigit() and encoding == "identity" else None
+    # Nothing to decode: take the bytes as they arrive (re-chunking costs a third of the throughput).
+    source = response.aiter_raw() if encoding == "identity" else response.aiter_bytes(DOWNLOAD_CHUNK)
+    chunks = _guarded(source, response, video_id)
+    head = b""
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= 16:
+            break
+    sniffed = sniff_media(head)
+    spec = ASSETS[variant]
+    if sniffed is None or not spec.accepts(sniffed) or not (declared in GENERIC_TYPES or spec.accepts(declared)):
+        await response.aclose()
+        raise _wrong_media(
+            video_id, variant, declared, sniffed, base_url, str(response.request.url.copy_with(query=None))
+        )
+    return Content(video_id, variant, sniffed, expected, _prepend(head, chunks))
+
+
+def _wrong_media(
+    video_id: str, variant: VideoVariant, declared: str, sniffed: str | None, base_url: str, url: str
+) -> UnsupportedContentError:
+    wanted = "an MP4 video" if variant == "video" else "an image (" + ", ".join(IMAGE_TYPES) + ")"
+    got = sniffed or declared or "an unknown type"
+    if got.startswith("text/html") or declared == "text/html":
+        got = "an HTML page"
+    if variant != "video" and got == "video/mp4":
+        message = (
+            f"This server does not serve the {variant} of videos: asked for {wanted}, it sent the MP4 "
+            f"({video_id}). Nothing was saved."
+        )
+        hint = "Download variant 'video' instead (gateways such as LiteLLM serve only the MP4)."
+    else:
+        message = f"Asked for the {variant} of {video_id} ({wanted}), {base_url} sent {got}. Nothing was saved."
+        hint = (
+            "A proxy, captive portal or misconfigured gateway may be answering instead of the video server: "
+            "check OPENAI_BASE_URL, then download again."
+        )
+    return UnsupportedContentError(message, hint=hint, method="GET", url=url)
+
+
+async def _guarded(source: AsyncIterator[bytes], response: httpx2.Response, video_id: str) -> AsyncIterator[bytes]:
+    """The body's chunks; a connection that breaks mid-body is an IncompleteDownloadError
+    (an APIConnectionError, so the download is retried from scratch)."""
     try:
-        # Nothing to decode: take the bytes as they arrive (re-chunking costs a third of the throughput).
-        chunks = response.aiter_raw() if encoding == "identity" else response.aiter_bytes(DOWNLOAD_CHUNK)
-        return await write_atomically(target, chunks, expected)
+        async for chunk in source:
+            yield chunk
     except httpx2.TimeoutException:
         raise
     except httpx2.TransportError as exc:
@@ -367,13 +492,11 @@ async def _save(response: httpx2.Response, target: Path, video_id: str) -> int:
         ) from exc
 
 
-def _with_served_suffix(target: Path, default_name: str, content_type: str) -> Path:
-    """A default file name gets the suffix of what the server actually sent (a strict-spec server
-    serves the spritesheet as WebP, not JPEG); a name the caller chose is kept as it is."""
-    suffix = CONTENT_TYPE_SUFFIXES.get(content_type)
-    if target.name != default_name or suffix is None or target.suffix == suffix:
-        return target
-    return target.with_suffix(suffix)
+async def _prepend(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in rest:
+        yield chunk
 
 
 async def _notify(on_progress: ProgressCallback | None, video: Video) -> None:
@@ -406,8 +529,8 @@ def _check_prompt(prompt: str) -> None:
         raise InputError(f"The prompt is longer than {MAX_PROMPT} characters.", hint="Shorten it.")
 
 
-def _segment(identifier: str) -> str:
-    """An id as one URL path segment (and a safe file name): refuse anything that would change the path."""
-    if not identifier or any(c in identifier for c in "/?#%\\\x00") or identifier in (".", ".."):
-        raise InputError(f"{identifier!r} is not a valid id.", hint="Use an id returned by the server.")
-    return identifier
+def _segment(identifier: str, what: str = "video id") -> str:
+    """An opaque id as one URL path segment: every character that could change the path is encoded
+    (dot segments too, which URL normalisation would otherwise resolve)."""
+    segment = quote(check_id(identifier, what=what), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment

@@ -9,9 +9,14 @@ person or a model (it never contains the API key).
     ├── InputError                    a local input was refused before anything was sent
     │   ├── ImageReferenceError       not an image, unreadable, too large, wrong size
     │   └── PathNotAllowedError       outside the output directory / allowed input roots
+    ├── StorageError                  a local file or folder could not be used (disk full, read-only, ...)
     ├── APIError                      talking to the Videos API went wrong
     │   ├── APIConnectionError        no HTTP answer at all
-    │   │   └── APITimeoutError       the answer took too long
+    │   │   ├── APITimeoutError       the answer took too long
+    │   │   └── IncompleteDownloadError   the body ended before every byte arrived
+    │   ├── ResponseValidationError   a 2xx answer that is not what the contract describes
+    │   ├── UnsupportedContentError   the server sent another kind of media than asked for
+    │   ├── UnsupportedOperationError this server does not offer the operation (list, delete, remix, ...)
     │   └── APIStatusError            HTTP >= 400, mapped from the status and the error envelope
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -45,6 +50,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ImageReferenceError",
+    "IncompleteDownloadError",
     "InputError",
     "InternalServerError",
     "MissingAPIKeyError",
@@ -53,8 +59,12 @@ __all__ = [
     "PathNotAllowedError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseValidationError",
     "SoraError",
+    "StorageError",
     "UnprocessableEntityError",
+    "UnsupportedContentError",
+    "UnsupportedOperationError",
     "VideoJobError",
     "WaitTimeoutError",
 ]
@@ -98,6 +108,10 @@ class PathNotAllowedError(InputError):
     """A path points outside the output directory or the allowed input roots."""
 
 
+class StorageError(SoraError):
+    """A local file or folder could not be used: the message names it and says what to do."""
+
+
 class APIError(SoraError):
     """Talking to the Videos API failed."""
 
@@ -120,6 +134,26 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """The server did not answer in time."""
+
+
+class IncompleteDownloadError(APIConnectionError):
+    """The connection ended before the whole body arrived (the download is retried from scratch)."""
+
+
+class ResponseValidationError(APIError):
+    """A successful answer whose body is not what the contract describes (``body`` holds it, redacted)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, body: Any = None, **where: Any) -> None:
+        self.body = body
+        super().__init__(message, hint=hint, **where)
+
+
+class UnsupportedContentError(APIError):
+    """The server answered a content request with another kind of media (or a page): nothing was saved."""
+
+
+class UnsupportedOperationError(APIError):
+    """The server does not offer this operation at all (it answered 404/405/501 on the route, or said so)."""
 
 
 class APIStatusError(APIError):

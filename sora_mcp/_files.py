@@ -15,13 +15,9 @@ from typing import BinaryIO
 
 import anyio
 
-from ._errors import APIConnectionError, PathNotAllowedError
+from ._errors import IncompleteDownloadError, PathNotAllowedError
 
-__all__ = ["IncompleteDownloadError", "resolve_input", "resolve_output", "write_atomically"]
-
-
-class IncompleteDownloadError(APIConnectionError):
-    """The connection ended before the whole body arrived."""
+__all__ = ["resolve_input", "resolve_output", "write_atomically"]
 
 
 def _plain(path: str | Path) -> Path:

@@ -37,6 +37,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     UnprocessableEntityError,
 )
 from ._version import __version__
@@ -240,6 +241,36 @@ def _hint(status: int, retry_after: float | None, settings: Settings) -> str:
     return "Check the request and try again."
 
 
+def invalid_body(
+    response: httpx2.Response, settings: Settings, problem: str, *, created: bool = False
+) -> ResponseValidationError:
+    """A 2xx answer whose body is not what the contract describes. For a create, the job may exist:
+    the message says how to find it, never to send the create again (that would be a second paid job)."""
+    text = redact(response.text[:2000], settings.api_key_value)
+    shown = text[:300] + ("…" if len(text) > 300 else "")
+    content_type = response.headers.get("content-type", "no content type")
+    request = response.request
+    message = (
+        f"{settings.base_url} answered {request.method} {request.url.path} with {response.status_code} "
+        f"({content_type}) but the body is not what the /v1/videos contract describes ({problem}): {shown!r}"
+    )
+    if created:
+        hint = (
+            "The server may have created the job anyway: do not send it again. Look for it with list_videos (or "
+            "get_video_status if you know its id) before deciding; if OPENAI_BASE_URL points at something else "
+            "than a /v1/videos server (a proxy's login page), fix it."
+        )
+    else:
+        hint = "Check that OPENAI_BASE_URL points at a server that speaks /v1/videos (not a proxy or a web page)."
+    return ResponseValidationError(
+        message,
+        hint=hint,
+        body=text,
+        method=response.request.method,
+        url=str(response.request.url.copy_with(query=None)),
+    )
+
+
 def connection_error(exc: httpx2.TransportError, settings: Settings, method: str, url: str) -> APIConnectionError:
     detail = redact(str(exc) or type(exc).__name__, settings.api_key_value)
     if isinstance(exc, httpx2.TimeoutException):
@@ -263,11 +294,11 @@ class Wire:
     def __init__(
         self,
         settings: Settings,
-        http: httpx2.AsyncClient,
+        http: Callable[[], httpx2.AsyncClient],
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self.settings = settings
-        self.http = http
+        self._http = http
         self.sleep = sleep
         self.timeout = httpx2.Timeout(settings.timeout, connect=settings.connect_timeout)
 
@@ -360,7 +391,7 @@ class Wire:
         headers = self.headers()  # raises MissingAPIKeyError before anything is sent
 
         async def attempt(number: int) -> httpx2.Response:
-            response = await self.http.request(
+            response = await self._http().request(
                 method, url, params=self.params(params), json=json, files=files, headers=headers, timeout=self.timeout
             )
             self.log_response(response, number)

@@ -18,15 +18,17 @@ import binascii
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
-from typing import Literal
-
-from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from typing import TYPE_CHECKING, Literal
 
 from ._catalog import parse_size
 from ._errors import ImageReferenceError
 from ._files import resolve_input
 from ._models import FitMode
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFile
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageReference"]
 
@@ -36,12 +38,26 @@ FIT_HINT = (
     "pass fit='crop' (fill the frame, cutting the edges) or fit='pad' (letterbox on black), or resize it yourself."
 )
 
-# format -> (Pillow parser, MIME type, file suffix). Only what the API accepts.
-_DECODERS: dict[str, tuple[type[ImageFile.ImageFile], str, str]] = {
-    "PNG": (PngImagePlugin.PngImageFile, "image/png", ".png"),
-    "JPEG": (JpegImagePlugin.JpegImageFile, "image/jpeg", ".jpg"),
-    "WEBP": (WebPImagePlugin.WebPImageFile, "image/webp", ".webp"),
+# format -> (MIME type, file suffix). Only what the API accepts.
+_FORMATS: dict[str, tuple[str, str]] = {
+    "PNG": ("image/png", ".png"),
+    "JPEG": ("image/jpeg", ".jpg"),
+    "WEBP": ("image/webp", ".webp"),
 }
+
+
+@cache
+def _parsers() -> dict[str, type[ImageFile.ImageFile]]:
+    """Pillow's parser of each accepted format; Pillow is imported only when an image is decoded."""
+    from PIL import JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+    return {
+        "PNG": PngImagePlugin.PngImageFile,
+        "JPEG": JpegImagePlugin.JpegImageFile,
+        "WEBP": WebPImagePlugin.WebPImageFile,
+    }
+
+
 # Formats people try that the API refuses, named so the error can say what the file really is.
 _OTHER_MAGIC = {b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
 _BAD_IMAGE_HINT = "Export the image again as PNG, JPEG or WebP."
@@ -72,7 +88,7 @@ class ImageReference:
     def from_bytes(cls, data: bytes, *, filename: str | None = None) -> ImageReference:
         """Image bytes, checked completely; ``filename`` defaults to ``reference.<real suffix>``."""
         fmt = sniff(data)
-        _decoder, content_type, suffix = _DECODERS[fmt]
+        content_type, suffix = _FORMATS[fmt]
         with decode(data) as image:
             pixels = image.size
         name = filename or f"reference{suffix}"
@@ -157,7 +173,7 @@ def decode(data: bytes) -> Image.Image:
     The format's parser is called directly rather than through ``Image.open`` so that no global
     Pillow state (``MAX_IMAGE_PIXELS``, warning filters) has to change: this runs in worker threads.
     """
-    parser, _content_type, _suffix = _DECODERS[sniff(data)]
+    parser = _parsers()[sniff(data)]
     try:
         image = parser(io.BytesIO(data))
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -179,6 +195,8 @@ def decode(data: bytes) -> Image.Image:
 
 def _fit(image: Image.Image, size: tuple[int, int], fit: FitMode) -> bytes:
     """Crop (scale to cover, cut the centre) or pad (scale to fit, letterbox on black); PNG bytes."""
+    from PIL import Image, ImageOps
+
     upright = ImageOps.exif_transpose(image).convert("RGB")
     if fit == "crop":
         result = ImageOps.fit(upright, size, Image.Resampling.LANCZOS)

@@ -5,10 +5,13 @@ Wire models ignore unknown keys (other servers add fields) and never drop known 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._assets import VideoVariant
 
 __all__ = [
     "Character",
@@ -16,31 +19,53 @@ __all__ = [
     "DownloadResult",
     "FitMode",
     "Order",
+    "Status",
     "Video",
     "VideoError",
     "VideoList",
     "VideoVariant",
 ]
 
-VideoVariant = Literal["video", "thumbnail", "spritesheet"]
 Order = Literal["asc", "desc"]
 FitMode = Literal["none", "crop", "pad"]
+Status = Literal["queued", "in_progress", "completed", "failed"]
 
-# A job is pending in these statuses and terminal in any other: other servers also report
-# "cancelled" or "expired", which end a job just as "completed" and "failed" do.
-PENDING_STATUSES: frozenset[str] = frozenset({"queued", "in_progress"})
+# What servers call each phase of a job (OpenAI, Azure, LiteLLM's Veo and Runway routes, vLLM-Omni,
+# SGLang, gateways). A word nobody has listed counts as still running: a wait then goes on until its
+# deadline instead of declaring a job finished that may not be (and inviting a second paid job).
+STATUS_WORDS: dict[str, Status] = {
+    **dict.fromkeys(("queued", "pending", "submitted", "waiting", "created", "scheduled", "not_started"), "queued"),
+    **dict.fromkeys(("in_progress", "processing", "running", "generating", "started", "rendering"), "in_progress"),
+    **dict.fromkeys(("completed", "complete", "succeeded", "success", "successful", "done", "finished"), "completed"),
+    **dict.fromkeys(
+        ("failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "rejected", "timed_out"),
+        "failed",
+    ),
+}
+PENDING: frozenset[Status] = frozenset({"queued", "in_progress"})
 
-VARIANT_CONTENT_TYPES: dict[str, str] = {
-    "video": "video/mp4",
-    "thumbnail": "image/webp",
-    "spritesheet": "image/jpeg",
-}
-CONTENT_TYPE_SUFFIXES: dict[str, str] = {
-    "video/mp4": ".mp4",
-    "image/webp": ".webp",
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-}
+
+def normalize_status(word: object) -> Status:
+    """The phase a server's status word means; unknown words (and none) mean still running."""
+    key = str(word).strip().lower().replace("-", "_").replace(" ", "_") if word is not None else ""
+    return STATUS_WORDS.get(key, "in_progress")
+
+
+def _whole(value: object) -> int | None:
+    """An integer from what servers send (int, float, numeric text); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return round(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return round(number) if math.isfinite(number) else None
+    return None
 
 
 class _Wire(BaseModel):
@@ -50,40 +75,91 @@ class _Wire(BaseModel):
 class VideoError(_Wire):
     """Why a job failed (``Video.error``)."""
 
-    code: str
-    message: str
+    code: str = "unknown"
+    message: str = "no reason given"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_anything(cls, data: Any) -> Any:
+        if isinstance(data, str):  # some servers send the reason as bare text
+            return {"message": data}
+        if isinstance(data, dict):
+            return {key: str(value) for key, value in data.items() if key in ("code", "message") and value is not None}
+        return data
 
 
 class Video(_Wire):
-    """A video job (``VideoResource``): all 13 keys of the contract."""
+    """A video job (``VideoResource``), read liberally: servers leave out fields, add others, and use
+    their own status words. ``status`` is the phase (one of four); ``server_status`` is the server's word.
+    Missing ``model``, ``size``, ``seconds`` and ``prompt`` are None (a create fills in what it asked for)."""
 
-    id: str
-    object: Literal["video"] = "video"
-    model: str
-    status: str = Field(description="queued | in_progress | completed | failed (other servers may add more)")
-    progress: int = 0
-    created_at: int
+    id: str = Field(min_length=1)
+    object: str = "video"
+    model: str | None = None
+    status: Status
+    server_status: str | None = None
+    progress: int | None = Field(default=None, ge=0, le=100)
+    created_at: int | None = None
     completed_at: int | None = None
     expires_at: int | None = None
     prompt: str | None = None
-    size: str
-    seconds: str
+    size: str | None = None
+    seconds: str | None = None
     remixed_from_video_id: str | None = None
     error: VideoError | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        word = data.get("status")
+        data["server_status"] = str(word) if word is not None else None
+        data["status"] = normalize_status(word)
+        progress = _whole(data.get("progress"))
+        data["progress"] = None if progress is None else max(0, min(100, progress))
+        for key in ("created_at", "completed_at", "expires_at"):
+            data[key] = _whole(data.get(key))
+        for key in ("model", "size", "seconds", "prompt", "remixed_from_video_id", "object"):
+            value = data.get(key)
+            data[key] = str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+        if data["object"] is None:
+            data["object"] = "video"
+        if not isinstance(data.get("error"), dict | str):
+            data["error"] = None
+        return data
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @property
     def is_pending(self) -> bool:
-        return self.status in PENDING_STATUSES
+        return self.status in PENDING
 
     @property
     def is_terminal(self) -> bool:
         return not self.is_pending
 
+    @property
+    def status_text(self) -> str:
+        """The status in words for people: the phase, and the server's word when it differs."""
+        phase = self.status.replace("_", " ")
+        word = self.server_status
+        return f"{phase} ({word})" if word and word != self.status else phase
+
+    def filled(self, **requested: str | None) -> Video:
+        """This video with what the request asked for where the server said nothing."""
+        update = {key: value for key, value in requested.items() if value is not None and getattr(self, key) is None}
+        return self.model_copy(update=update) if update else self
+
 
 class VideoList(_Wire):
     """One page of ``GET /videos``."""
 
-    object: Literal["list"] = "list"
+    object: str = "list"
     data: list[Video]
     first_id: str | None = None
     last_id: str | None = None
@@ -93,9 +169,9 @@ class VideoList(_Wire):
 class DeletedVideo(_Wire):
     """Answer of ``DELETE /videos/{id}``."""
 
-    id: str
-    object: Literal["video.deleted"] = "video.deleted"
-    deleted: bool
+    id: str | None = None
+    object: str = "video.deleted"
+    deleted: bool = True
 
 
 class Character(_Wire):

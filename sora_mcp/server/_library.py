@@ -1,179 +1,199 @@
-"""The local library: what has been downloaded into the output directory.
+"""The local library: the videos downloaded into the output directory, as MCP resources.
 
-The output directory is the single source of truth, so resources survive a restart: whatever
-is there is what ``resources/list`` shows. Layout (flat, so a person browsing the folder sees
-the videos directly)::
+The storage is the single source of truth, so resources survive a restart: whatever is there is what
+``resources/list`` shows. Layout (flat, so a person browsing the folder sees the videos directly)::
 
-    <output_dir>/<video_id>.mp4                 variant "video"
-    <output_dir>/<video_id>.thumbnail.webp      variant "thumbnail"
-    <output_dir>/<video_id>.spritesheet.jpg     variant "spritesheet"
-    <output_dir>/<video_id>.json                metadata: the video as last seen, and its files
+    <stem>.mp4                 the video
+    <stem>.thumbnail.webp      the thumbnail (or .jpg / .png: the suffix follows what was served)
+    <stem>.spritesheet.jpg     the spritesheet (likewise)
+    <stem>.json                metadata: the real id, the video as last seen, and its files
 
-A server may send an image in another format (a strict-spec server sends the spritesheet as WebP);
-the download keeps the format it got (``<video_id>.spritesheet.webp``) and the library knows it.
-Partial downloads live under dot-prefixed ``.part`` names and are never listed.
+``<stem>`` is the id when it is short and filename-safe, else a digest of it (``_assets.local_stem``);
+the metadata file then says which id it stands for. Resource URIs carry the real id, percent-encoded:
+``sora://videos/{video_id}/{kind}``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, cast
+from typing import Any
+from urllib.parse import quote, unquote
 
-from .._errors import PathNotAllowedError
-from .._models import CONTENT_TYPE_SUFFIXES, Video
+from .._assets import ASSETS, AssetKind, VideoVariant, check_id, is_digest_stem, is_readable_stem, local_stem
+from .._models import Video
+from .._storage import Storage, StoredFile
 
-__all__ = ["ASSET_KINDS", "Asset", "AssetKind", "LocalLibrary", "check_video_id"]
+__all__ = ["Asset", "LocalLibrary", "asset_template", "asset_uri", "parse_asset_uri"]
 
-AssetKind = Literal["video", "thumbnail", "spritesheet", "metadata"]
+URI_PREFIX = "sora://videos/"
+MAX_URI_LENGTH = len(URI_PREFIX) + 3 * 2048 + 32
+METADATA_LIMIT = 1024 * 1024  # a metadata file larger than this was not written by us
 
-# kind -> (default file suffix, MIME type): what the API sends, and what the templates declare.
-ASSET_KINDS: dict[AssetKind, tuple[str, str]] = {
-    "video": (".mp4", "video/mp4"),
-    "thumbnail": (".thumbnail.webp", "image/webp"),
-    "spritesheet": (".spritesheet.jpg", "image/jpeg"),
-    "metadata": (".json", "application/json"),
-}
-# Every file suffix the library recognises -> (kind, MIME type): the defaults, and the images in
-# any format the client names a download after (``CONTENT_TYPE_SUFFIXES``).
-SUFFIXES: dict[str, tuple[AssetKind, str]] = {suffix: (kind, mime) for kind, (suffix, mime) in ASSET_KINDS.items()} | {
-    f".{kind}{suffix}": (kind, content_type)
-    for kind in ("thumbnail", "spritesheet")
-    for content_type, suffix in CONTENT_TYPE_SUFFIXES.items()
-    if content_type.startswith("image/")
-}
-
-# Ids are server-minted handles; we only accept ones that are safe as file names.
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-
-
-def check_video_id(video_id: str) -> str:
-    """Refuse ids that could not have come from a server (and could escape a folder as file names)."""
-    if not _VIDEO_ID.fullmatch(video_id):
-        raise PathNotAllowedError(
-            f"{video_id!r} is not a video id.",
-            hint="Use the id returned by generate_video or list_videos, e.g. 'video_68d7512d...'.",
-        )
-    return video_id
+# Every suffix a file of each kind may have -> its kind, longest first so ".thumbnail.webp" wins over ".webp".
+_SUFFIXES: list[tuple[str, AssetKind]] = sorted(
+    ((suffix, kind) for kind, spec in ASSETS.items() for suffix in spec.suffixes()),
+    key=lambda pair: -len(pair[0]),
+)
+_CONTENT_TYPES = {".mp4": "video/mp4", ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png"}
 
 
 def asset_uri(video_id: str, kind: AssetKind) -> str:
-    return f"sora://videos/{video_id}/{kind}"
+    return f"{URI_PREFIX}{quote(video_id, safe='')}/{kind}"
 
 
-_ASSET_URI = re.compile(r"sora://videos/(?P<video_id>[^/]+)/(?P<kind>" + "|".join(ASSET_KINDS) + ")")
+def asset_template(kind: AssetKind) -> str:
+    """The resource template of one kind of asset (RFC 6570)."""
+    return f"{URI_PREFIX}{{video_id}}/{kind}"
+
+
+def parse_asset_uri(uri: str) -> tuple[str, AssetKind] | None:
+    """``(video_id, kind)`` of one of our asset URIs; None for anything else."""
+    if len(uri) > MAX_URI_LENGTH or not uri.startswith(URI_PREFIX):
+        return None
+    encoded, _, kind = uri[len(URI_PREFIX) :].rpartition("/")
+    if kind not in ASSETS or not encoded or "/" in encoded:
+        return None
+    try:
+        return check_id(unquote(encoded, errors="strict")), kind
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
 class Asset:
     video_id: str
     kind: AssetKind
-    path: Path
-    size: int
-    mime_type: str
-    modified_ns: int
+    file: StoredFile
+    content_type: str
 
     @property
     def uri(self) -> str:
         return asset_uri(self.video_id, self.kind)
 
+    @property
+    def name(self) -> str:
+        return self.file.name
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+
+def _content_type(kind: AssetKind, name: str) -> str:
+    if kind == "metadata":
+        return "application/json"
+    return _CONTENT_TYPES.get("." + name.rsplit(".", 1)[-1], ASSETS[kind].content_type)
+
+
+def _split(name: str) -> tuple[str, AssetKind] | None:
+    """``(stem, kind)`` of a file name the library could have written."""
+    for suffix, kind in _SUFFIXES:
+        stem = name.removesuffix(suffix)
+        if stem != name and (is_readable_stem(stem) or is_digest_stem(stem)):
+            return stem, kind
+    return None
+
 
 class LocalLibrary:
-    """Paths, listing and metadata of downloaded assets, all confined to ``output_dir``."""
+    """Downloaded assets by video id and kind, on a ``Storage``."""
 
-    def __init__(self, output_dir: Path) -> None:
-        self.root = output_dir
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
 
-    def relative_name(self, video_id: str, kind: AssetKind) -> str:
-        """The default file name of an asset (the download may change an image's suffix)."""
-        return check_video_id(video_id) + ASSET_KINDS[kind][0]
+    async def save(
+        self, video_id: str, variant: VideoVariant, content_type: str, chunks: AsyncIterator[bytes], size: int | None
+    ) -> Asset:
+        """Store an asset atomically under its name (the suffix follows what was served), then drop
+        files of the same asset in other formats, so one asset is one file."""
+        name = local_stem(video_id) + ASSETS[variant].suffix_for(content_type)
+        stored = await self.storage.write(name, chunks, expected_size=size)
+        for old in await self._files(video_id, variant):
+            if old.name != name:
+                await self.storage.delete(old.name)
+        return Asset(video_id, variant, stored, _content_type(variant, name))
 
-    def _confined(self, name: str) -> Path:
-        """``root / name``, refused when a symlink would take it out of the output directory."""
-        path = self.root / name
-        resolved = path.resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
-            raise PathNotAllowedError(
-                f"{path.name} resolves outside the output directory.",
-                hint="Remove the symlink from the output directory.",
-            )
-        return resolved
-
-    def _files(self, video_id: str, kind: AssetKind) -> list[Asset]:
-        """The files of one asset on disk (one, unless a server changed the image format), newest first."""
-        check_video_id(video_id)
-        found: list[Asset] = []
-        for suffix, (suffix_kind, mime) in SUFFIXES.items():
-            if suffix_kind != kind:
-                continue
-            path = self._confined(video_id + suffix)
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            if path.is_file():
-                found.append(Asset(video_id, kind, path, stat.st_size, mime, stat.st_mtime_ns))
-        return sorted(found, key=lambda asset: -asset.modified_ns)
-
-    def find(self, video_id: str, kind: AssetKind) -> Asset | None:
-        files = self._files(video_id, kind)
-        return files[0] if files else None
-
-    def at_uri(self, uri: str) -> Asset | None:
-        """The asset ``sora://videos/{video_id}/{kind}`` names, if it is on disk."""
-        match = _ASSET_URI.fullmatch(uri)
-        if match is None or not _VIDEO_ID.fullmatch(match["video_id"]):
-            return None
-        return self.find(match["video_id"], cast(AssetKind, match["kind"]))
-
-    def assets(self) -> list[Asset]:
-        """Every complete asset in the output directory (the newest file of each), newest video first."""
-        if not self.root.is_dir():
-            return []
-        newest: dict[tuple[str, AssetKind], Asset] = {}
-        for entry in os.scandir(self.root):
-            asset = self._parse(entry)
-            if asset is None:
-                continue
-            kept = newest.get((asset.video_id, asset.kind))
-            if kept is None or asset.modified_ns > kept.modified_ns:
-                newest[(asset.video_id, asset.kind)] = asset
-        return sorted(newest.values(), key=lambda a: (-a.modified_ns, a.video_id, a.kind))
-
-    def _parse(self, entry: os.DirEntry[str]) -> Asset | None:
-        if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
-            return None
-        for suffix, (kind, mime) in SUFFIXES.items():
-            stem = entry.name.removesuffix(suffix)
-            if stem != entry.name and _VIDEO_ID.fullmatch(stem) and "." not in stem:
-                stat = entry.stat(follow_symlinks=False)
-                return Asset(stem, kind, Path(entry.path), stat.st_size, mime, stat.st_mtime_ns)
-        return None
-
-    def write_metadata(self, video: Video) -> Path:
-        """Record the video as last seen, and which of its assets are on disk (atomic write)."""
-        path = self._confined(self.relative_name(video.id, "metadata"))
+    async def write_metadata(self, video_id: str, video: Video) -> Asset:
+        """Record the video as last seen, under the id that was asked for (not the one in the answer),
+        and which of its assets are on disk. Atomic like every write."""
         files = {
-            kind: asset.path.name
+            kind: asset.name
             for kind in ("video", "thumbnail", "spritesheet")
-            if (asset := self.find(video.id, kind)) is not None
+            if (asset := await self.find(video_id, kind))
         }
-        document = {"video": video.model_dump(mode="json"), "files": files}
-        self.root.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")  # concurrent downloads of one video
-        temp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(temp, path)
-        return path
+        document = {"id": video_id, "video": video.model_dump(mode="json"), "files": files}
+        data = (json.dumps(document, indent=2) + "\n").encode()
+        stored = await self.storage.write(
+            local_stem(video_id) + ASSETS["metadata"].suffix, _once(data), expected_size=len(data)
+        )
+        return Asset(video_id, "metadata", stored, "application/json")
 
-    def delete(self, video_id: str) -> list[Path]:
-        """Remove every local asset of a video; returns what was removed."""
-        removed: list[Path] = []
-        for kind in ASSET_KINDS:
-            for asset in self._files(video_id, kind):
-                asset.path.unlink()
-                removed.append(asset.path)
+    async def _files(self, video_id: str, kind: AssetKind) -> list[StoredFile]:
+        stem = local_stem(video_id)
+        found = [file for suffix in ASSETS[kind].suffixes() if (file := await self.storage.find(stem + suffix))]
+        return sorted(found, key=lambda file: -file.modified_ns)
+
+    async def find(self, video_id: str, kind: AssetKind) -> Asset | None:
+        files = await self._files(video_id, kind)
+        if not files or not await self._belongs(video_id):
+            return None
+        return Asset(video_id, kind, files[0], _content_type(kind, files[0].name))
+
+    async def _belongs(self, video_id: str) -> bool:
+        """A digest stem's files are this video's only if its metadata says so (digests can be planted)."""
+        stem = local_stem(video_id)
+        return not is_digest_stem(stem) or await self._id_of(stem) == video_id
+
+    async def _id_of(self, stem: str) -> str | None:
+        """The real id a stem stands for: itself, or what its metadata file records."""
+        if not is_digest_stem(stem):
+            return stem
+        try:
+            raw = await self.storage.read(stem + ASSETS["metadata"].suffix, length=METADATA_LIMIT)
+            document: Any = json.loads(raw)
+        except (ValueError, OSError):
+            return None
+        video_id = document.get("id") if isinstance(document, dict) else None
+        return video_id if isinstance(video_id, str) and local_stem(video_id) == stem else None
+
+    async def at_uri(self, uri: str) -> Asset | None:
+        parsed = parse_asset_uri(uri)
+        return await self.find(*parsed) if parsed else None
+
+    async def assets(self) -> list[Asset]:
+        """Every complete asset in storage (the newest file of each), newest first."""
+        newest: dict[tuple[str, AssetKind], Asset] = {}
+        ids: dict[str, str | None] = {}
+        for file in await self.storage.files():
+            split = _split(file.name)
+            if split is None:
+                continue
+            stem, kind = split
+            if stem not in ids:
+                ids[stem] = await self._id_of(stem)
+            video_id = ids[stem]
+            if video_id is None:
+                continue
+            kept = newest.get((video_id, kind))
+            if kept is None or file.modified_ns > kept.file.modified_ns:
+                newest[(video_id, kind)] = Asset(video_id, kind, file, _content_type(kind, file.name))
+        return sorted(newest.values(), key=lambda a: (-a.file.modified_ns, a.video_id, a.kind))
+
+    async def read(self, asset: Asset, *, offset: int = 0, length: int) -> bytes:
+        return await self.storage.read(asset.name, offset=offset, length=length)
+
+    async def delete(self, video_id: str) -> list[str]:
+        """Remove every local file of a video (never through a link); returns where they were."""
+        if not await self._belongs(video_id):
+            return []
+        removed: list[str] = []
+        for kind in ("video", "thumbnail", "spritesheet", "metadata"):
+            for file in await self._files(video_id, kind):
+                if await self.storage.delete(file.name):
+                    removed.append(file.location)
         return removed
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -12,7 +12,6 @@ import logging
 import sys
 
 import anyio
-import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,7 +19,6 @@ from .._config import LOOPBACK_HOSTS, Settings
 from .._errors import ConfigurationError
 from .._net import listen
 from ._app import SoraMCPServer, create_server
-from ._runtime import open_runtime
 
 __all__ = ["BearerTokenMiddleware", "build_http_app", "check_http_settings", "run", "security_settings"]
 
@@ -119,7 +117,9 @@ async def serve_http(settings: Settings) -> None:
     app = build_http_app(mcp, settings)
     sock = listen(settings.host, settings.port)
     url = endpoint_url(settings, sock.getsockname()[1])
-    async with open_runtime(settings) as runtime:
+    import uvicorn  # only the HTTP transports need it
+
+    async with mcp.open_runtime() as runtime:
         mcp.shared_runtime = runtime
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
         print(f"sora-mcp: serving {settings.transport} on {url}", file=sys.stderr, flush=True)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx2
 import pytest
 
-from sora_mcp import AuthenticationError, ImageReference, InputError, Settings, SoraClient, __version__
+from sora_mcp import AuthenticationError, ImageReference, InputError, NotFoundError, Settings, SoraClient, __version__
 from sora_mcp.emulator import Emulator, EmulatorConfig
 
 from ..conftest import TEST_KEY
@@ -152,13 +153,21 @@ async def test_download_asks_for_binary_and_names_the_variant(client: SoraClient
     assert sent.headers["accept"] == "application/binary"
 
 
-async def test_ids_cannot_change_the_path(client: SoraClient, wiretap: Wiretap) -> None:
-    for bad in ("../videos", "a/b", "x?y", "%2e%2e", "", ".."):
+async def test_ids_are_opaque_and_cannot_change_the_path(client: SoraClient, wiretap: Wiretap) -> None:
+    """Any printable id a server minted travels as one percent-encoded path segment; ids no server
+    could have minted (empty, control characters, absurdly long) are refused before anything is sent."""
+    for odd in ("../videos", "a/b", "x?y#z", "%2e%2e", "..", "video_" + "QUJD+/=" * 40):
+        with pytest.raises(NotFoundError):
+            await client.get_video_status(odd)
+        raw = wiretap.sent[-1].url.raw_path.decode()
+        assert unquote(raw.removeprefix("/v1/videos/")) == odd
+    sent = len(wiretap.sent)
+    for bad in ("", "a\nb", "tab\there", " padded", "x" * 5000):
         with pytest.raises(InputError):
             await client.get_video_status(bad)
         with pytest.raises(InputError):
             await client.download_video(bad)
-    assert wiretap.sent == []
+    assert len(wiretap.sent) == sent
 
 
 def test_settings_come_from_the_environment_when_not_given(monkeypatch: pytest.MonkeyPatch) -> None:

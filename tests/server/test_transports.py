@@ -21,7 +21,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import BlobResourceContents, ResourceLink
 
-from sora_mcp._demo import emulator_server_args
+from sora_mcp.cli._demo import emulator_server_args
 from tests.server.conftest import structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .._config import Settings
+from .._errors import ConfigurationError
+from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands
-from ._config import Settings
-from ._errors import ConfigurationError
-from ._version import __version__
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .server import run
+    from ..server import run
 
     run(settings_from_args(args))
     return EXIT_OK
@@ -192,8 +192,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
-    from .emulator import EmulatorConfig
-    from .emulator import run as run_emulator
+    from ..emulator import EmulatorConfig
+    from ..emulator import run as run_emulator
 
     config = EmulatorConfig(
         api_key=args.api_key,

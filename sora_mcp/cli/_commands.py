@@ -16,13 +16,13 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 
-from ._catalog import estimate_cost
-from ._client import SoraClient
-from ._config import Settings
-from ._errors import ConfigurationError, InputError, SoraError, WaitTimeoutError
-from ._models import DownloadResult, Video
+from .._backend import open_client
+from .._catalog import estimate_cost
+from .._client import SoraClient
+from .._config import Settings
+from .._errors import ConfigurationError, InputError, SoraError, WaitTimeoutError
+from .._models import DownloadResult, Video
 from ._progress import Progress
-from .server._runtime import open_runtime
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "add_commands"]
 
@@ -78,8 +78,8 @@ def _run(action: Action, args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"output_dir": args.download.expanduser().resolve()})
 
     async def main() -> Any:
-        async with open_runtime(settings) as runtime:
-            return await action(runtime.client, args)
+        async with open_client(settings) as client:
+            return await action(client, args)
 
     try:
         result = anyio.run(main)
@@ -136,7 +136,10 @@ def _describe(result: Any) -> list[str]:
 
 def _video_line(video: Video) -> str:
     cost = estimate_cost(video.model, video.size, video.seconds)
-    parts = [video.id, video.status, f"{video.progress}%", video.model, video.size, f"{video.seconds}s"]
+    parts = [video.id, video.status_text]
+    parts += [f"{video.progress}%"] if video.progress is not None else []
+    parts += [part for part in (video.model, video.size) if part]
+    parts += [f"{video.seconds}s"] if video.seconds else []
     if cost is not None:
         parts.append(f"~${cost:.2f}")
     if video.error:
@@ -148,7 +151,9 @@ async def _follow(client: SoraClient, video_id: str, timeout: float) -> Video:
     bar = Progress(video_id)
     try:
         return await client.wait_for_completion(
-            video_id, timeout=timeout, on_progress=lambda v: bar.update(v.progress, v.status)
+            video_id,
+            timeout=timeout,
+            on_progress=lambda v: bar.update(v.progress if v.progress is not None else 0, v.status_text),
         )
     finally:
         bar.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from .._catalog import estimate_cost
-from .._models import Video
+from .._models import Status, Video
 
 __all__ = ["DeleteInfo", "DownloadInfo", "VideoInfo", "VideoPage", "WaitInfo"]
 
@@ -18,14 +18,15 @@ class JobError(BaseModel):
 class VideoInfo(BaseModel):
     """A video job as the server reports it."""
 
-    id: str = Field(description="The video id: pass it to the other tools.")
-    status: str = Field(description="queued, in_progress, completed or failed.")
-    progress: int = Field(description="Approximate completion, 0-100.")
-    model: str
+    id: str = Field(description="The video id: pass it to the other tools exactly as it is.")
+    status: Status = Field(description="queued, in_progress, completed or failed.")
+    server_status: str | None = Field(description="The server's own word for the status, when it sent one.")
+    progress: int | None = Field(description="Approximate completion, 0-100 (null when the server does not say).")
+    model: str | None
     prompt: str | None
-    size: str = Field(description="WIDTHxHEIGHT in pixels.")
-    seconds: str = Field(description="Duration in seconds.")
-    created_at: int = Field(description="Unix time the job was created.")
+    size: str | None = Field(description="WIDTHxHEIGHT in pixels.")
+    seconds: str | None = Field(description="Duration in seconds.")
+    created_at: int | None = Field(description="Unix time the job was created.")
     completed_at: int | None = Field(description="Unix time the job finished, if it has.")
     expires_at: int | None = Field(description="Unix time after which the assets can no longer be downloaded.")
     remixed_from_video_id: str | None
@@ -39,21 +40,23 @@ class VideoInfo(BaseModel):
     def from_video(cls, video: Video, next_step: str | None = None) -> VideoInfo:
         data = video.model_dump(exclude={"object"})
         data["error"] = video.error.model_dump() if video.error else None
-        return cls(
-            **data,
-            estimated_cost_usd=estimate_cost(video.model, video.size, video.seconds),
-            next_step=next_step or suggest_next_step(video),
+        cost = (
+            estimate_cost(video.model, video.size, video.seconds)
+            if video.model and video.size and video.seconds
+            else None
         )
+        return cls(**data, estimated_cost_usd=cost, next_step=next_step or suggest_next_step(video))
 
 
 def suggest_next_step(video: Video) -> str:
     if video.status == "completed":
         return f"Call download_video with video_id={video.id!r} to save the video (and its thumbnail)."
     if video.status == "failed":
-        return "This job failed and cannot be resumed: adjust the prompt and call generate_video again."
-    if video.is_pending:
-        return f"Call wait_for_video with video_id={video.id!r} to follow it until it finishes."
-    return f"The job ended as {video.status!r}; generate a new video if you still need one."
+        return (
+            f"This job ended {video.server_status or 'failed'} and cannot be resumed: if the error says why, "
+            "adjust the prompt and start a new job with generate_video."
+        )
+    return f"Call wait_for_video with video_id={video.id!r} to follow it until it finishes."
 
 
 class WaitInfo(VideoInfo):
