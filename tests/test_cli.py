@@ -17,8 +17,8 @@ import httpx2
 import pytest
 from PIL import Image
 
-from sora_mcp.cli._progress import Progress
 from sora_mcp.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, build_parser, main
+from sora_mcp.cli._progress import Progress
 
 
 def _free_port() -> int:
