@@ -3,7 +3,7 @@
 One table, used by the client (checks before sending, cost estimates), the MCP tools and the
 emulator. Models the table does not know pass through unchecked: other servers (Azure
 deployments, vLLM-Omni, SGLang Diffusion, gateways) serve other models with other rules.
-Sources: CONTRACT.md §4 and §5.10 (the 2026-03-12 expansion of sizes and durations).
+Sources: docs/contract/CONTRACT.md §7 and §10 (the 2026-03-12 expansion of sizes and durations).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every response the emulator sends validates against OpenAI's official spec (videos excerpt).
+"""Every response the emulator sends validates against OpenAI's official spec (the videos excerpt in
+docs/contract/videos-openapi.yml).
 
 Each operation is driven through its happy path and its error paths; JSON bodies are validated
 against the schema the spec declares for that operation and status (errors, which the spec leaves
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,8 @@ from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
 pytestmark = pytest.mark.anyio
 
 
-def spec_path() -> Path:
-    beside_clone = Path(__file__).resolve().parents[3] / "shared" / "spec" / "videos-openapi.yml"
-    if beside_clone.exists():
-        return beside_clone
-    return Path(os.environ["SORA_MCP_SPEC_DIR"]) / "videos-openapi.yml"
-
-
-SPEC: dict[str, Any] = yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+SPEC_FILE = Path(__file__).resolve().parents[2] / "docs" / "contract" / "videos-openapi.yml"
+SPEC: dict[str, Any] = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
 SPEC_URI = "urn:openai:videos-openapi"
 REGISTRY = Registry().with_resource(SPEC_URI, Resource(contents=SPEC, specification=DRAFT202012))
 OPERATIONS = {(method.upper(), path) for path, item in SPEC["paths"].items() for method in item}
@@ -78,7 +72,7 @@ class Recorder:
             return
         self.content_types.add((template, content_type))
         if content_type not in declared:
-            # The one documented deviation (CONTRACT.md §4): spritesheets are JPEG, the spec lists only webp.
+            # The one deviation met here (docs/contract/CONTRACT.md §5): spritesheets are JPEG, the spec: WebP.
             assert not self.strict and content_type == "image/jpeg", content_type
 
     def validate(self, pointer: str, instance: Any) -> None:
