@@ -10,6 +10,8 @@ from __future__ import annotations
 import hmac
 import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import anyio
 from mcp.server.transport_security import TransportSecuritySettings
@@ -20,7 +22,15 @@ from .._errors import ConfigurationError
 from .._net import listen
 from ._app import SoraMCPServer, create_server
 
-__all__ = ["BearerTokenMiddleware", "build_http_app", "check_http_settings", "run", "security_settings"]
+__all__ = [
+    "BearerTokenMiddleware",
+    "build_http_app",
+    "check_http_settings",
+    "run",
+    "security_settings",
+    "serve_http",
+    "serving_http",
+]
 
 log = logging.getLogger("sora_mcp.server")
 
@@ -111,19 +121,32 @@ def endpoint_url(settings: Settings, port: int) -> str:
     return f"http://{host}:{port}{path}"
 
 
-async def serve_http(settings: Settings) -> None:
-    """Serve an HTTP transport until cancelled; one runtime is shared by every connection."""
-    mcp = create_server(settings)
+@asynccontextmanager
+async def serving_http(mcp: SoraMCPServer, settings: Settings) -> AsyncIterator[str]:
+    """Serve ``mcp`` on the configured HTTP transport in this event loop; yields the endpoint URL with
+    the port actually bound (``--port 0`` picks a free one). One runtime is shared by every connection."""
+    import uvicorn  # only the HTTP transports need it
+
     app = build_http_app(mcp, settings)
     sock = listen(settings.host, settings.port)
     url = endpoint_url(settings, sock.getsockname()[1])
-    import uvicorn  # only the HTTP transports need it
-
-    async with mcp.open_runtime() as runtime:
+    async with mcp.open_runtime() as runtime, anyio.create_task_group() as tasks:
         mcp.shared_runtime = runtime
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+        tasks.start_soon(server.serve, [sock])
+        try:
+            yield url
+        finally:
+            server.should_exit = True
+            server.force_exit = True  # streams still open (SSE, listen) would hold the shutdown
+    sock.close()
+
+
+async def serve_http(settings: Settings) -> None:
+    """Serve an HTTP transport until cancelled."""
+    async with serving_http(create_server(settings), settings) as url:
         print(f"sora-mcp: serving {settings.transport} on {url}", file=sys.stderr, flush=True)
-        await server.serve(sockets=[sock])
+        await anyio.sleep_forever()
 
 
 def run(settings: Settings) -> None:
