@@ -48,8 +48,9 @@ async def _check_legacy_session(client: Client, server: SoraMCPServer | None) ->
 
 async def _until_forgotten(server: SoraMCPServer) -> None:
     with anyio.fail_after(5):
-        while server.subscriptions.count():  # the connection's exit stack runs as the transport closes
-            await anyio.sleep(0.01)  # noqa: ASYNC110 - the SDK offers no event for a closed connection
+        # The connection's exit stack runs as the transport closes; the SDK offers no event for it.
+        while server.subscriptions.count():  # noqa: ASYNC110
+            await anyio.sleep(0.01)
 
 
 async def test_in_process(settings: Settings, http_client: httpx2.AsyncClient) -> None:
