@@ -9,6 +9,7 @@ Transport details (headers, the error mapping, the retry policy) live in ``_http
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import mimetypes
 import random
@@ -18,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -29,6 +30,7 @@ from ._assets import ASSETS, IMAGE_TYPES, VideoVariant, check_id, local_stem, sn
 from ._catalog import check_request
 from ._config import Settings
 from ._errors import (
+    APIStatusError,
     IncompleteDownloadError,
     InputError,
     UnsupportedContentError,
@@ -186,7 +188,9 @@ class SoraClient:
         """A new job that changes a completed video (``POST /videos/{id}/remix``)."""
         _check_prompt(prompt)
         path = f"/videos/{_segment(video_id)}/remix"
-        response = await self._wire.request("POST", path, idempotent=False, json={"prompt": prompt})
+        response = await self._wire.request(
+            "POST", path, idempotent=False, json={"prompt": prompt}, operation="remix videos"
+        )
         return self._parse(response, Video, created=True).filled(prompt=prompt)
 
     async def edit_video(
@@ -208,7 +212,9 @@ class SoraClient:
             response = await self._post_multipart("/videos/edits", fields, ("video", upload), model=model)
         elif video_id is not None and video_path is None:
             body = {"video": {"id": check_id(video_id)}, "prompt": prompt}
-            response = await self._wire.request("POST", "/videos/edits", idempotent=False, json=body)
+            response = await self._wire.request(
+                "POST", "/videos/edits", idempotent=False, json=body, operation="edit videos"
+            )
         else:
             raise InputError("Give exactly one of video_id or video_path.", hint="Pass the id of a completed video.")
         return self._parse(response, Video, created=True).filled(prompt=prompt)
@@ -217,7 +223,9 @@ class SoraClient:
         """A new job that continues a completed video; its ``seconds`` is the stitched total."""
         _check_prompt(prompt)
         body = {"video": {"id": check_id(video_id)}, "prompt": prompt, "seconds": str(seconds)}
-        response = await self._wire.request("POST", "/videos/extensions", idempotent=False, json=body)
+        response = await self._wire.request(
+            "POST", "/videos/extensions", idempotent=False, json=body, operation="extend videos"
+        )
         return self._parse(response, Video, created=True).filled(prompt=prompt)
 
     async def create_character(self, name: str, video_path: str | Path) -> Character:
@@ -248,15 +256,45 @@ class SoraClient:
     async def _post_create(
         self, path: str, fields: dict[str, Any], reference: ImageReference | None, *, model: str
     ) -> httpx2.Response:
-        """Multipart, as the official SDK sends it (vLLM-Omni accepts nothing else), unless the body
-        has objects multipart cannot carry (characters, an image URL or file id): then JSON, with an
-        uploaded image as a data URL."""
-        if "characters" not in fields and (reference is None or reference.kind == "file"):
-            file = ("input_reference", _upload_of(reference)) if reference is not None else None
-            return await self._post_multipart(path, fields, file, model=model)
-        if reference is not None:
-            fields = {**fields, "input_reference": _reference_object(reference)}
-        return await self._wire.request("POST", path, idempotent=False, json=fields, model=model)
+        """Send a create in the configured encoding. ``auto``: multipart, as the official SDK sends it
+        (vLLM-Omni accepts nothing else), unless the body has objects multipart cannot carry
+        (characters, an image URL or file id); then JSON. A server that refuses the encoding itself
+        (415, or a 4xx saying so) created nothing, so ``auto`` tries the other encoding once."""
+        setting = self._settings.create_encoding
+        needs_json = "characters" in fields or (reference is not None and reference.kind != "file")
+        first: Literal["multipart", "json"] = (
+            "json" if setting == "json" or (setting == "auto" and needs_json) else "multipart"
+        )
+        try:
+            return await self._send_create(path, fields, reference, first, model=model)
+        except APIStatusError as error:
+            if setting != "auto" or not _refuses_encoding(error):
+                raise
+            log.info(
+                "%s refused a %s create (%d); sending it once as the other encoding", path, first, error.status_code
+            )
+            other: Literal["multipart", "json"] = "multipart" if first == "json" else "json"
+            return await self._send_create(path, fields, reference, other, model=model)
+
+    async def _send_create(
+        self,
+        path: str,
+        fields: dict[str, Any],
+        reference: ImageReference | None,
+        encoding: Literal["multipart", "json"],
+        *,
+        model: str,
+    ) -> httpx2.Response:
+        if encoding == "json":
+            body = {**fields, "input_reference": _reference_object(reference)} if reference is not None else fields
+            return await self._wire.request("POST", path, idempotent=False, json=body, model=model)
+        text_fields = {name: value if isinstance(value, str) else json.dumps(value) for name, value in fields.items()}
+        file = None
+        if reference is not None and reference.kind == "file":
+            file = ("input_reference", _upload_of(reference))
+        elif reference is not None:  # a URL or file id travels as JSON text in its form field
+            text_fields["input_reference"] = json.dumps(_reference_object(reference))
+        return await self._post_multipart(path, text_fields, file, model=model)
 
     async def _post_multipart(
         self, path: str, fields: dict[str, Any], file: tuple[str, Upload] | None, *, model: str | None = None
@@ -289,7 +327,9 @@ class SoraClient:
 
     async def _retrieve(self, video_id: str) -> tuple[Video, float | None]:
         """The job, and the server's ``openai-poll-after-ms`` hint in seconds (None without one)."""
-        response = await self._wire.request("GET", f"/videos/{_segment(video_id)}", idempotent=True)
+        response = await self._wire.request(
+            "GET", f"/videos/{_segment(video_id)}", idempotent=True, operation="look up videos", user_input=False
+        )
         hint = poll_hint(response.headers.get("openai-poll-after-ms"))
         return self._parse(response, Video), hint
 
@@ -335,7 +375,9 @@ class SoraClient:
     ) -> VideoList:
         """One page of jobs (``GET /videos``); pass ``after=page.last_id`` for the next."""
         params = {"limit": limit, "after": after, "order": order}
-        response = await self._wire.request("GET", "/videos", idempotent=True, params=params)
+        response = await self._wire.request(
+            "GET", "/videos", idempotent=True, params=params, operation="list videos", user_input=after is not None
+        )
         return self._parse(response, VideoList)
 
     async def iter_videos(self, *, page_size: int = 100, order: Order = "desc") -> AsyncIterator[Video]:
@@ -351,7 +393,9 @@ class SoraClient:
 
     async def delete_video(self, video_id: str) -> DeletedVideo:
         """Delete a completed or failed job and its assets (``DELETE /videos/{id}``)."""
-        response = await self._wire.request("DELETE", f"/videos/{_segment(video_id)}", idempotent=True)
+        response = await self._wire.request(
+            "DELETE", f"/videos/{_segment(video_id)}", idempotent=True, operation="delete videos", user_input=False
+        )
         return self._parse(response, DeletedVideo)
 
     # -- download ----------------------------------------------------------------------------------------
@@ -409,7 +453,8 @@ class SoraClient:
                 self._wire.log_response(response, number)
                 if not response.is_success:
                     await response.aread()
-                    raise error_from_response(response, self._settings)
+                    operation = f"download the {variant} of videos"
+                    raise error_from_response(response, self._settings, operation=operation, user_input=False)
                 content = await _checked_content(response, video_id, variant, self._settings.base_url)
                 result = await sink(content)
             log.debug("downloaded %s %s", video_id, variant)
@@ -505,6 +550,20 @@ async def _notify(on_progress: ProgressCallback | None, video: Video) -> None:
     result = on_progress(video)
     if inspect.isawaitable(result):
         await result
+
+
+# What servers say when they refuse how a body is encoded, not what it holds (FastAPI, Starlette, LiteLLM).
+_ENCODING_REFUSED = re.compile(
+    r"content[- ]type|multipart|form[- ]data|application/json|json body|unsupported media|expected (a )?(form|json)",
+    re.IGNORECASE,
+)
+
+
+def _refuses_encoding(error: APIStatusError) -> bool:
+    """Whether a 4xx proves the server refused the encoding before creating anything."""
+    if error.status_code == 415:
+        return True
+    return error.status_code in (400, 422) and _ENCODING_REFUSED.search(error.message) is not None
 
 
 def _upload_of(reference: ImageReference) -> Upload:

@@ -14,12 +14,22 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_BASE_URL", "LOOPBACK_HOSTS", "AuthStyle", "Backend", "Settings", "Transport", "default_output_dir"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "LOOPBACK_HOSTS",
+    "AuthStyle",
+    "Backend",
+    "CreateEncoding",
+    "Settings",
+    "Transport",
+    "default_output_dir",
+]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 AuthStyle = Literal["bearer", "azure", "none"]
 Backend = Literal["api", "emulator"]
 Transport = Literal["stdio", "sse", "streamable-http"]
+CreateEncoding = Literal["auto", "multipart", "json"]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -75,6 +85,11 @@ class Settings(BaseSettings):
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one HTTP response.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries of idempotent calls (GET, DELETE).")
+    create_encoding: CreateEncoding = Field(
+        default="auto",
+        description="How creates are encoded: 'multipart' (as OpenAI's SDK; vLLM-Omni accepts only this), 'json', "
+        "or 'auto' (multipart unless the body needs JSON, switching once when a server refuses the encoding).",
+    )
 
     # -- defaults for new videos ------------------------------------------------------------------
     model: str = Field(default="sora-2", min_length=1, description="Model (or Azure deployment) for new videos.")

@@ -16,7 +16,6 @@ person or a model (it never contains the API key).
     │   │   └── IncompleteDownloadError   the body ended before every byte arrived
     │   ├── ResponseValidationError   a 2xx answer that is not what the contract describes
     │   ├── UnsupportedContentError   the server sent another kind of media than asked for
-    │   ├── UnsupportedOperationError this server does not offer the operation (list, delete, remix, ...)
     │   └── APIStatusError            HTTP >= 400, mapped from the status and the error envelope
     │       ├── BadRequestError             400
     │       ├── AuthenticationError         401
@@ -27,6 +26,7 @@ person or a model (it never contains the API key).
     │       ├── ConflictError               409
     │       ├── UnprocessableEntityError    422
     │       ├── RateLimitError              429 (carries ``retry_after``)
+    │       ├── UnsupportedOperationError   the server does not offer this operation (list, delete, remix, ...)
     │       └── InternalServerError         >= 500
     ├── VideoJobError                 the job itself ended ``failed`` (moderation, ...)
     └── WaitTimeoutError              a wait hit its deadline; carries the last status, the job goes on
@@ -152,10 +152,6 @@ class UnsupportedContentError(APIError):
     """The server answered a content request with another kind of media (or a page): nothing was saved."""
 
 
-class UnsupportedOperationError(APIError):
-    """The server does not offer this operation at all (it answered 404/405/501 on the route, or said so)."""
-
-
 class APIStatusError(APIError):
     """The server answered with an HTTP error status."""
 
@@ -221,6 +217,11 @@ class UnprocessableEntityError(APIStatusError):
 
 class RateLimitError(APIStatusError):
     """HTTP 429: too many requests, or the quota is used up (``retry_after``: the server's hint)."""
+
+
+class UnsupportedOperationError(APIStatusError):
+    """The server does not offer this operation at all (405/501 on the route, no route, or a refusal of a
+    request that held nothing of the user's to fix)."""
 
 
 class InternalServerError(APIStatusError):

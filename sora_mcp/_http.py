@@ -16,6 +16,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ from ._errors import (
     RateLimitError,
     ResponseValidationError,
     UnprocessableEntityError,
+    UnsupportedOperationError,
 )
 from ._version import __version__
 
@@ -160,8 +162,19 @@ def _text(envelope: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def error_from_response(response: httpx2.Response, settings: Settings, *, model: str | None = None) -> APIStatusError:
-    """The one place where an HTTP error answer becomes an exception of the tree."""
+def error_from_response(
+    response: httpx2.Response,
+    settings: Settings,
+    *,
+    model: str | None = None,
+    operation: str | None = None,
+    user_input: bool = True,
+) -> APIStatusError:
+    """The one place where an HTTP error answer becomes an exception of the tree.
+
+    ``operation`` names what was asked in words ("list videos"); ``user_input`` says whether the request
+    carried anything the user wrote (a prompt, a size): a 400 to a request without any cannot be fixed
+    by the user, so it means the server does not support the operation that way."""
     envelope, body, server_message = _envelope(response, settings.api_key_value)
     status = response.status_code
     code = _text(envelope, "code")
@@ -176,7 +189,19 @@ def error_from_response(response: httpx2.Response, settings: Settings, *, model:
         "body": body,
         "retry_after": parse_retry_after(response.headers),
     }
-    error = _classify(status, code, server_message, settings, model, kwargs, response.headers.get("location"))
+    unsupported = _unsupported(response, status, body, server_message, settings, operation, user_input)
+    if unsupported is not None:
+        return unsupported.with_details(**kwargs)
+    create = response.request.method == "POST"
+    hint = None
+    if status == 400 and not user_input and operation is not None:
+        hint = (
+            f"The request to {operation} held nothing of yours to fix: if the message says the video is not "
+            f"ready, wait for it (wait_for_video); otherwise this server may not support {operation}."
+        )
+    error = _classify(
+        status, code, server_message, settings, model, kwargs, response.headers.get("location"), create, hint
+    )
     should_retry = response.headers.get("x-should-retry")
     if should_retry in ("true", "false"):
         error.should_retry = should_retry == "true"
@@ -191,6 +216,8 @@ def _classify(
     model: str | None,
     kwargs: dict[str, Any],
     location: str | None,
+    create: bool,
+    hint: str | None = None,
 ) -> APIStatusError:
     prefix = f"The server answered {status}: {server_message}"
     if 300 <= status < 400:
@@ -205,7 +232,7 @@ def _classify(
         hint = "Assets expire about an hour after a video completes: generate it again (or remix a newer one)."
         return AssetExpiredError(prefix, hint=hint, **kwargs)
     error_class = STATUS_ERRORS.get(status, InternalServerError if status >= 500 else APIStatusError)
-    return error_class(prefix, hint=_hint(status, kwargs["retry_after"], settings), **kwargs)
+    return error_class(prefix, hint=hint or _hint(status, kwargs["retry_after"], settings, create), **kwargs)
 
 
 def _is_model_gone(code: str | None, message: str) -> bool:
@@ -223,9 +250,14 @@ def _model_gone_message(server_message: str, settings: Settings, model: str | No
     return f"{text} Set SORA_MCP_MODEL (or pass model=...) to a model {host} serves."
 
 
-def _hint(status: int, retry_after: float | None, settings: Settings) -> str:
+def _hint(status: int, retry_after: float | None, settings: Settings, create: bool) -> str:
     if status == 400:
         return "Fix the request as the message says and send it again."
+    if create and (status >= 500 or status == 408):
+        return (
+            "The server may have created the job before it failed: do not send it again blindly. Look for it "
+            "with list_videos (or get_video_status) first; create it again only if it is not there."
+        )
     if status == 401:
         azure = " For Azure OpenAI also set SORA_MCP_AUTH_STYLE=azure." if settings.auth_style != "azure" else ""
         return f"Check OPENAI_API_KEY: it is missing, wrong or revoked for {settings.base_url}.{azure}"
@@ -271,8 +303,81 @@ def invalid_body(
     )
 
 
-def connection_error(exc: httpx2.TransportError, settings: Settings, method: str, url: str) -> APIConnectionError:
+@dataclass(frozen=True)
+class _Unsupported:
+    message: str
+    hint: str
+
+    def with_details(self, **kwargs: Any) -> UnsupportedOperationError:
+        return UnsupportedOperationError(self.message, hint=self.hint, **kwargs)
+
+
+def _unsupported(
+    response: httpx2.Response,
+    status: int,
+    body: Any,
+    server_message: str,
+    settings: Settings,
+    operation: str | None,
+    user_input: bool,
+) -> _Unsupported | None:
+    """An answer that means "this server does not do that", in plain words; None otherwise."""
+    if operation is None:
+        return None
+    said = f"(it answered {status}: {server_message[:200]})"
+    if status in (405, 501):
+        return _Unsupported(
+            f"This server ({settings.base_url}) does not support {operation} {said}.",
+            "Nothing was changed. Use the operations it offers (see the README's servers table), or a server that "
+            f"supports {operation}.",
+        )
+    if status == 404 and _route_missing(body, server_message):
+        return _Unsupported(
+            f"{settings.base_url} has no route for {operation} {said}.",
+            "Either this server does not support it, or OPENAI_BASE_URL is wrong (most servers need the /v1 at "
+            "its end, e.g. http://host:4000/v1): check it before anything else.",
+        )
+    if status == 400 and not user_input and _NOT_OFFERED.search(server_message):
+        return _Unsupported(
+            f"This server ({settings.base_url}) refused to {operation} {said}. The request held nothing of yours "
+            "to fix, so the server does not support it (gateways such as LiteLLM cannot list or delete videos).",
+            "Keep the ids that generate_video returns; follow and download each video by its id.",
+        )
+    return None
+
+
+# How servers word "I do not do that" (LiteLLM: "LLM Provider NOT provided", NotImplementedError for Veo).
+_NOT_OFFERED = re.compile(
+    r"not (supported|implemented|available for)|unsupported|notimplemented|provider not provided", re.I
+)
+
+
+def _route_missing(body: Any, server_message: str) -> bool:
+    """Whether a 404 is a framework's answer for a path it has no route for (``{"detail": "Not Found"}``,
+    an HTML page, nothing) rather than an answer about the thing asked for (an unknown id)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return False
+    text = server_message.strip().lower()
+    return text in ("", "not found", "404 not found", "404: not found", "no details") or text.startswith(
+        ("<!doctype", "<html")
+    )
+
+
+def connection_error(
+    exc: httpx2.TransportError, settings: Settings, method: str, url: str, *, create: bool = False
+) -> APIConnectionError:
     detail = redact(str(exc) or type(exc).__name__, settings.api_key_value)
+    never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+    if create and not never_sent:
+        error_class = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
+        return error_class(
+            f"The create reached {settings.base_url} but its answer was lost ({type(exc).__name__}: {detail}).",
+            hint="The job may exist and be paid for: do not send it again. Look for it with list_videos (or "
+            "get_video_status) first; create it again only if it is not there.",
+            method=method,
+            url=url,
+        )
     if isinstance(exc, httpx2.TimeoutException):
         return APITimeoutError(
             f"No answer from {settings.base_url} in time ({type(exc).__name__}: {detail}).",
@@ -357,7 +462,7 @@ class Wire:
             try:
                 return await call(attempt)
             except httpx2.TransportError as exc:
-                error = connection_error(exc, self.settings, method, url)
+                error = connection_error(exc, self.settings, method, url, create=not idempotent)
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
                 if not (idempotent or never_sent) or attempt >= self.settings.max_retries:
                     raise error from exc
@@ -385,8 +490,11 @@ class Wire:
         json: Any = None,
         files: Any = None,
         model: str | None = None,
+        operation: str | None = None,
+        user_input: bool = True,
     ) -> httpx2.Response:
-        """Send one API call (retried per ``retrying``); an answer other than 2xx raises."""
+        """Send one API call (retried per ``retrying``); an answer other than 2xx raises (see
+        ``error_from_response`` for ``operation`` and ``user_input``)."""
         url = self.url(path)
         headers = self.headers()  # raises MissingAPIKeyError before anything is sent
 
@@ -396,7 +504,9 @@ class Wire:
             )
             self.log_response(response, number)
             if not response.is_success:
-                raise error_from_response(response, self.settings, model=model)
+                raise error_from_response(
+                    response, self.settings, model=model, operation=operation, user_input=user_input
+                )
             return response
 
         return await self.retrying(attempt, idempotent=idempotent, method=method, url=url)

@@ -26,6 +26,7 @@ from sora_mcp import (
     Settings,
     SoraClient,
     UnprocessableEntityError,
+    UnsupportedOperationError,
 )
 from sora_mcp._errors import SORA_SHUTDOWN_NOTE
 from sora_mcp._http import error_from_response, redact
@@ -110,9 +111,34 @@ async def test_each_status_has_its_class(
     emulator.faults.add(Fault(kind="status", status=status, method="GET", times=None))
     async with make_client(max_retries=0) as client:
         with pytest.raises(APIStatusError) as failed:
-            await client.list_videos()
+            await client.list_videos(after="video_cursor")  # a request with input of the user's
     assert type(failed.value) is error_class and failed.value.status_code == status
     assert failed.value.hint, "every error says what to do next"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "call", "words"),
+    [
+        (405, {"detail": "Method Not Allowed"}, "delete", "does not support delete videos"),
+        (501, {"error": {"message": "Not implemented", "type": "x"}}, "delete", "does not support delete videos"),
+        (400, {"error": {"message": "LLM Provider NOT provided"}}, "list", "refused to list videos"),
+        (404, {"detail": "Not Found"}, "list", "has no route for list videos"),
+    ],
+)
+async def test_what_a_server_does_not_offer_is_said_plainly(
+    settings: Settings, status: int, body: dict[str, Any], call: str, words: str
+) -> None:
+    """No advice to fix a request the user did not write: the server does not do it."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(status, json=body)
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
+        async with SoraClient(settings.model_copy(update={"max_retries": 0}), http_client=http) as client:
+            with pytest.raises(UnsupportedOperationError) as refused:
+                await (client.delete_video("video_1") if call == "delete" else client.list_videos())
+    text = str(refused.value)
+    assert words in text and "Fix the request" not in text and refused.value.status_code == status
 
 
 async def test_unknown_video(client: SoraClient) -> None:
