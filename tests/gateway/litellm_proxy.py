@@ -5,9 +5,9 @@ never a mock. LiteLLM runs from its own isolated environment made by ``uvx`` (it
 of the project or share our venv), in two steps with separate time limits:
 
 1. install (first use only, a minute or more with a cold uv cache): ``uvx`` builds the pinned environment, then
-   we compile its bytecode once. uv does not compile by default and this session runs with
-   PYTHONDONTWRITEBYTECODE=1, so without it every start re-compiles litellm's thousands of modules (about twice
-   the start-up time);
+   we compile its bytecode once. uv does not compile by default and PYTHONDONTWRITEBYTECODE=1 (set where these
+   tests were written) stops Python from caching it, so without this every start re-compiles litellm's thousands
+   of modules: 23 s to answer instead of 10;
 2. start (bounded): the environment's own ``litellm`` executable (one process, so terminating it ends it; ``uvx``
    would put a second process in between and re-resolve on every start) with a config written to a temp dir,
    port 0, no database, telemetry vetoed, the model cost map read from the package and every non-loopback HTTP
@@ -107,9 +107,9 @@ def _uvx() -> list[str]:
     )
 
 
-def _by_hand(config: str = "<config.yaml>") -> str:
+def _by_hand() -> str:
     env = " ".join(f"{name}={shlex.quote(value)}" for name, value in sorted(_LITELLM_SETTINGS.items()))
-    return f"  {env} uvx --from '{LITELLM_REQUIREMENT}' litellm --config {shlex.quote(config)} --port 4000"
+    return f"  {env} \\\n  uvx --from '{LITELLM_REQUIREMENT}' litellm --config config.yaml --host 127.0.0.1 --port 4000"
 
 
 def _tail(data: bytes, lines: int = 40) -> str:
@@ -206,7 +206,7 @@ def _config(upstream_base_url: str, model: str, upstream_api_key: str, master_ke
 
 async def _stop(process: Process) -> None:
     # Shielded: this runs while the test is being torn down, often because it was cancelled, and a proxy left
-    # running would hold its port and two cores' worth of memory.
+    # running would outlive the tests with its port and ~330 MB of memory.
     with anyio.CancelScope(shield=True):
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -300,7 +300,8 @@ async def litellm_proxy(
                     reason = str(exc) or f"LiteLLM did not answer within {START_TIMEOUT:.0f} s"
                     await _stop(process)
                     raise LiteLLMProxyError(
-                        f"{reason}.\nStarted as: {shlex.join(command)}\nBy hand:\n{_by_hand(str(config_path))}\n"
+                        f"{reason}.\nStarted as: {shlex.join(command)}\n"
+                        f"By hand, with the config below saved as config.yaml:\n{_by_hand()}\n"
                         f"--- config ---\n{await anyio.Path(config_path).read_text()}\n"
                         f"--- LiteLLM's output (tail) ---\n{_tail(await anyio.Path(log_path).read_bytes())}"
                     ) from None
