@@ -424,6 +424,8 @@ async def test_model_and_prompt_are_checked_by_the_proxy(proxy: httpx2.AsyncClie
         pytest.param(("x-litellm-api-key", "Bearer {key}"), id="x-litellm-api-key-bearer"),
         pytest.param(("api-key", "{key}"), id="api-key"),
         pytest.param(("x-api-key", "{key}"), id="x-api-key"),
+        pytest.param(("x-goog-api-key", "{key}"), id="x-goog-api-key"),
+        pytest.param(("Ocp-Apim-Subscription-Key", "{key}"), id="ocp-apim-subscription-key"),
     ],
 )
 async def test_the_master_key_is_accepted_in_several_headers(
