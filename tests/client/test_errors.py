@@ -133,10 +133,12 @@ async def test_what_a_server_does_not_offer_is_said_plainly(
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(status, json=body)
 
-    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
-        async with SoraClient(settings.model_copy(update={"max_retries": 0}), http_client=http) as client:
-            with pytest.raises(UnsupportedOperationError) as refused:
-                await (client.delete_video("video_1") if call == "delete" else client.list_videos())
+    async with (
+        httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http,
+        SoraClient(settings.model_copy(update={"max_retries": 0}), http_client=http) as client,
+    ):
+        with pytest.raises(UnsupportedOperationError) as refused:
+            await (client.delete_video("video_1") if call == "delete" else client.list_videos())
     text = str(refused.value)
     assert words in text and "Fix the request" not in text and refused.value.status_code == status
 
