@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .._assets import ASSETS, AssetKind, VideoVariant, check_id, is_digest_stem, is_readable_stem, local_stem
+from .._assets import ASSETS, VARIANTS, AssetKind, VideoVariant, check_id, is_digest_stem, is_readable_stem, local_stem
+from .._errors import StorageError
 from .._models import Video
 from .._storage import Storage, StoredFile
 
@@ -117,11 +118,8 @@ class LocalLibrary:
     async def write_metadata(self, video_id: str, video: Video) -> Asset:
         """Record the video as last seen, under the id that was asked for (not the one in the answer),
         and which of its assets are on disk. Atomic like every write."""
-        files = {
-            kind: asset.name
-            for kind in ("video", "thumbnail", "spritesheet")
-            if (asset := await self.find(video_id, kind))
-        }
+        # Found by name, not through find(): a digest-named video's metadata is what makes its files its own.
+        files = {kind: found[0].name for kind in VARIANTS if (found := await self._files(video_id, kind))}
         document = {"id": video_id, "video": video.model_dump(mode="json"), "files": files}
         data = (json.dumps(document, indent=2) + "\n").encode()
         stored = await self.storage.write(
@@ -152,7 +150,7 @@ class LocalLibrary:
         try:
             raw = await self.storage.read(stem + ASSETS["metadata"].suffix, length=METADATA_LIMIT)
             document: Any = json.loads(raw)
-        except (ValueError, OSError):
+        except (ValueError, OSError, StorageError):  # missing, unreadable or not ours: not this video's
             return None
         video_id = document.get("id") if isinstance(document, dict) else None
         return video_id if isinstance(video_id, str) and local_stem(video_id) == stem else None
