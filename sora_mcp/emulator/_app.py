@@ -27,7 +27,8 @@ from starlette.types import Receive, Scope, Send
 
 from .._catalog import ALL_SECONDS, SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
 from .._errors import InputError
-from ._faults import EmulatorConfig, Fault, FaultPlan, RequestStats
+from ._config import EmulatorConfig
+from ._faults import Fault, FaultPlan, RequestStats
 from ._store import Job, Store
 
 __all__ = ["Emulator"]

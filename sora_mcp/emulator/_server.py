@@ -10,7 +10,7 @@ import uvicorn
 
 from .._net import listen
 from ._app import Emulator
-from ._faults import EmulatorConfig
+from ._config import EmulatorConfig
 
 __all__ = ["run", "serve_emulator"]
 

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._faults import EmulatorConfig
+from ._config import EmulatorConfig
 from ._media import Media, render_media
 
 __all__ = ["Character", "Job", "Store"]
