@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._media import MediaMode
+
 __all__ = ["EmulatorConfig"]
 
 
@@ -22,3 +24,4 @@ class EmulatorConfig:
     control: bool = True  # serve the /_emulator control plane
     max_render_pixels: int = 1920 * 1920  # refuse absurd sizes for unknown models
     pad_video_bytes: int = 0  # serve videos padded to this size (benchmarks of large downloads)
+    media: MediaMode = "full"  # "fast": small, low-fps, silent media for tests that never inspect it

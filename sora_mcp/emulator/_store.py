@@ -77,6 +77,7 @@ class Store:
             float(seconds),
             fps=self.config.fps,
             webp_sheet=self.config.strict_spec,
+            mode=self.config.media,
         )
         job = Job(
             id=new_video_id(),
