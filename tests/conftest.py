@@ -5,15 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
 
 import httpx2
 import pytest
 
 from sora_mcp import Settings
 from sora_mcp._client import SoraClient
-from sora_mcp.emulator import Emulator, EmulatorConfig, serve_emulator
+from sora_mcp.emulator import Clock, Emulator, EmulatorConfig, SystemClock, serve_emulator
 
 TEST_KEY = "sk-test-0123456789abcdefSECRET"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "full_media: the emulator renders real-size, full-rate media (the test inspects it)"
+    )
 
 
 @pytest.fixture
@@ -30,13 +37,21 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(render_seconds=0.0, queue_seconds=0.0, poll_after_ms=10)
+def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    """Jobs complete at once; media is small and cheap unless the test is marked ``full_media``."""
+    media: Literal["full", "fast"] = "full" if request.node.get_closest_marker("full_media") else "fast"
+    return EmulatorConfig(render_seconds=0.0, queue_seconds=0.0, poll_after_ms=10, media=media)
 
 
 @pytest.fixture
-def emulator(emulator_config: EmulatorConfig) -> Emulator:
-    return Emulator(emulator_config)
+def emulator_clock() -> Clock:
+    """Parametrize with a FakeClock (and a render_seconds > 0) to hold jobs pending until advanced."""
+    return SystemClock()
+
+
+@pytest.fixture
+def emulator(emulator_config: EmulatorConfig, emulator_clock: Clock) -> Emulator:
+    return Emulator(emulator_config, clock=emulator_clock)
 
 
 @pytest.fixture

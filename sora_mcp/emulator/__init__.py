@@ -2,7 +2,20 @@
 playable media and fault injection. The embedded default backend and the backbone of the tests."""
 
 from ._app import Emulator
-from ._faults import EmulatorConfig, Fault, FaultPlan, RequestStats
+from ._clock import Clock, FakeClock, SystemClock
+from ._config import EmulatorConfig
+from ._faults import Fault, FaultPlan, RequestStats
 from ._server import run, serve_emulator
 
-__all__ = ["Emulator", "EmulatorConfig", "Fault", "FaultPlan", "RequestStats", "run", "serve_emulator"]
+__all__ = [
+    "Clock",
+    "Emulator",
+    "EmulatorConfig",
+    "FakeClock",
+    "Fault",
+    "FaultPlan",
+    "RequestStats",
+    "SystemClock",
+    "run",
+    "serve_emulator",
+]

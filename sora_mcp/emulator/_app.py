@@ -27,7 +27,10 @@ from starlette.types import Receive, Scope, Send
 
 from .._catalog import ALL_SECONDS, SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
 from .._errors import InputError
-from ._faults import EmulatorConfig, Fault, FaultPlan, RequestStats
+from ._clock import Clock, SystemClock
+from ._config import EmulatorConfig
+from ._faults import Fault, FaultPlan, RequestStats
+from ._media import Media
 from ._store import Job, Store
 
 __all__ = ["Emulator"]
@@ -91,13 +94,14 @@ def _json_text(value: Any, param: str) -> Any:
 
 
 class Emulator:
-    """A local emulator of the /v1/videos API. ``app`` is its ASGI application."""
+    """A local emulator of the /v1/videos API. ``app`` is its ASGI application. ``clock`` drives job
+    status and timestamps (a FakeClock lets a test move a job along without waiting)."""
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.faults = FaultPlan()
         self.stats = RequestStats()
-        self.store = Store(self.config)
+        self.store = Store(self.config, clock or SystemClock())
         self.routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         for method, template, handler in (
             ("POST", "/videos", self._create),
@@ -121,11 +125,6 @@ class Emulator:
 
     def expire_assets(self, video_id: str) -> None:
         self.store.jobs[video_id].expired = True
-
-    async def wait_idle(self) -> None:
-        """Wait until every render has finished (renders run on threads)."""
-        for job in list(self.store.jobs.values()):
-            await anyio.to_thread.run_sync(job.render.exception)
 
     # -- ASGI ------------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -401,7 +400,7 @@ class Emulator:
             raise ApiError(
                 404, f"The assets of video '{job.id}' have expired. Generate it again.", code="video_expired"
             )
-        media = job.render.result()
+        media = await self._media(job)
         data, content_type = {
             "video": (media.video, "video/mp4"),
             "thumbnail": (media.thumbnail, "image/webp"),
@@ -416,6 +415,13 @@ class Emulator:
         }
         body = _stream(data, length, drop.after_bytes if drop else None, slow.delay if slow else 0.0)
         return StreamingResponse(body, media_type=content_type, headers=headers)
+
+    async def _media(self, job: Job) -> Media:
+        try:
+            return await job.media.get()
+        except Exception as exc:
+            log.exception("rendering the media of %s failed", job.id)
+            raise ApiError(500, "The server had an error while rendering this video's content.") from exc
 
     async def _remix(self, request: Request, params: dict[str, str]) -> Response:
         fields = await self._fields(request)

@@ -1,4 +1,4 @@
-"""Emulator configuration, fault injection and request statistics."""
+"""Fault injection and request statistics."""
 
 from __future__ import annotations
 
@@ -6,26 +6,9 @@ import threading
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-__all__ = ["EmulatorConfig", "Fault", "FaultPlan", "RequestStats"]
+__all__ = ["Fault", "FaultPlan", "RequestStats"]
 
 FaultKind = Literal["status", "drop", "delay", "slow", "fail_job"]
-
-
-@dataclass(frozen=True)
-class EmulatorConfig:
-    """How the emulator behaves. Times are seconds unless named otherwise."""
-
-    api_key: str | None = None  # None: any non-empty key is accepted
-    render_seconds: float = 3.0  # time in_progress, progress rising over it
-    queue_seconds: float = 0.5  # time queued
-    poll_after_ms: int = 1000  # openai-poll-after-ms on GET /videos/{id} while pending
-    expires_after: int = 3600  # expires_at = completed_at + this
-    strict_spec: bool = False  # only the spec's enums; spritesheet served as image/webp
-    retired_models: frozenset[str] = frozenset()  # answered like models that no longer exist
-    fps: int = 24
-    control: bool = True  # serve the /_emulator control plane
-    max_render_pixels: int = 1920 * 1920  # refuse absurd sizes for unknown models
-    pad_video_bytes: int = 0  # serve videos padded to this size (benchmarks of large downloads)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,9 +11,14 @@ import uvicorn
 
 from .._net import listen
 from ._app import Emulator
-from ._faults import EmulatorConfig
+from ._config import EmulatorConfig
 
-__all__ = ["run", "serve_emulator"]
+__all__ = ["base_url", "run", "serve_emulator"]
+
+
+def base_url(host: str, port: int) -> str:
+    """The API's base URL (…/v1) on ``host:port``; an IPv6 host goes in brackets."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
 
 
 @asynccontextmanager
@@ -26,7 +32,7 @@ async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int 
             while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                 await anyio.sleep(0.005)
         try:
-            yield f"http://{host}:{sock.getsockname()[1]}/v1"
+            yield base_url(host, sock.getsockname()[1])
         finally:
             server.should_exit = True
             server.force_exit = True
@@ -34,5 +40,9 @@ async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int 
 
 
 def run(host: str, port: int, config: EmulatorConfig) -> None:
-    """Serve the emulator until interrupted (the `sora-mcp emulator` command)."""
-    uvicorn.run(Emulator(config).app, host=host, port=port, log_level="warning", lifespan="off")
+    """Serve the emulator until interrupted (the `sora-mcp emulator` command). The socket is bound
+    before the URL is printed, so the URL names the real port even for ``--port 0``."""
+    with listen(host, port) as sock:
+        print(f"sora-mcp emulator: {base_url(host, sock.getsockname()[1])}", file=sys.stderr, flush=True)
+        server = uvicorn.Server(uvicorn.Config(Emulator(config).app, log_level="warning", lifespan="off"))
+        server.run(sockets=[sock])

@@ -21,11 +21,13 @@ from sora_mcp import (
     SoraClient,
     Video,
 )
-from sora_mcp.emulator import Emulator
+from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock
 
 pytestmark = pytest.mark.anyio
 
 SMALL = {"model": "test-model", "size": "128x96", "seconds": 1}
+# jobs stay in_progress until the test advances the clock
+HELD = EmulatorConfig(render_seconds=1.0, queue_seconds=0.0, poll_after_ms=10, media="fast")
 
 
 async def completed(client: SoraClient, **kwargs: object) -> Video:
@@ -46,6 +48,7 @@ def clip(path: Path) -> tuple[int, int, float, set[str]]:
         return stream.codec_context.width, stream.codec_context.height, (container.duration or 0) / 1e6, kinds
 
 
+@pytest.mark.full_media
 async def test_lifecycle_and_every_download_variant(client: SoraClient, settings: Settings) -> None:
     created = await client.generate_video("a calico cat at a piano", "sora-2", 4, "720x1280")
     assert (created.status, created.progress, created.model, created.seconds) == ("queued", 0, "sora-2", "4")
@@ -103,8 +106,13 @@ async def test_pagination_and_iteration(client: SoraClient) -> None:
     assert empty.data == [] and empty.first_id is None and empty.last_id is None
 
 
-async def test_remix_edit_extend_delete(client: SoraClient) -> None:
-    source = await completed(client)
+@pytest.mark.parametrize("emulator_config", [HELD])
+@pytest.mark.parametrize("emulator_clock", [FakeClock()])
+async def test_remix_edit_extend_delete(client: SoraClient, emulator_clock: FakeClock) -> None:
+    created = await client.generate_video("a small test clip", **SMALL)  # type: ignore[arg-type]
+    emulator_clock.advance(1)
+    with anyio.fail_after(20):
+        source = await client.wait_for_completion(created.id, timeout=20)
     remix = await client.remix_video(source.id, "the same, at night")
     assert remix.remixed_from_video_id == source.id and remix.size == source.size
     edit = await client.edit_video("make it blue", video_id=source.id)

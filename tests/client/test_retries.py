@@ -186,6 +186,7 @@ async def test_a_slow_read_times_out_and_is_retried(
     assert len(sleeps.delays) == 1, "a GET that timed out is retried once (max_retries=1)"
 
 
+@pytest.mark.full_media
 async def test_a_dropped_download_is_retried_and_completes(
     live_client: SoraClient, emulator: Emulator, sleeps: Sleeps
 ) -> None:

@@ -1,10 +1,12 @@
 """The emulator's behaviour beyond the schema: real media, lifecycle, rules, auth, faults and the
-control plane, renders that never block the event loop."""
+control plane, renders that happen on the first download and never block the event loop."""
 
 from __future__ import annotations
 
 import io
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -14,12 +16,15 @@ import pytest
 from PIL import Image
 
 from sora_mcp import Settings, SoraClient, Video
-from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
+from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault, serve_emulator
+from sora_mcp.emulator._media import Media
+from sora_mcp.emulator._store import LazyMedia
 
 pytestmark = pytest.mark.anyio
 
 AUTH = {"authorization": "Bearer sk-test"}
 BASE = "http://emulator.test/v1"
+FULL = EmulatorConfig(render_seconds=0, queue_seconds=0, poll_after_ms=10, media="full")
 
 
 async def create(http: httpx2.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -29,14 +34,14 @@ async def create(http: httpx2.AsyncClient, **body: Any) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.parametrize("emulator_config", [FULL])
 @pytest.mark.parametrize(("size", "seconds"), [("720x1280", "4"), ("1280x720", "8")])
-async def test_media_is_real(http_client: httpx2.AsyncClient, emulator: Emulator, size: str, seconds: str) -> None:
+async def test_media_is_real(http_client: httpx2.AsyncClient, size: str, seconds: str) -> None:
     video = await create(http_client, size=size, seconds=seconds)
-    await emulator.wait_idle()
     content = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
     assert content.headers["content-type"] == "video/mp4"
     assert int(content.headers["content-length"]) == len(content.content)
-    with av.open(io.BytesIO(content.content)) as container:
+    with av.open(io.BytesIO(content.content), "r") as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
         assert f"{stream.codec_context.width}x{stream.codec_context.height}" == size
@@ -47,6 +52,23 @@ async def test_media_is_real(http_client: httpx2.AsyncClient, emulator: Emulator
     thumbnail = await http_client.get(f"{BASE}/videos/{video['id']}/content?variant=thumbnail", headers=AUTH)
     with Image.open(io.BytesIO(thumbnail.content)) as image:
         assert image.format == "WEBP"
+
+
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(render_seconds=0, queue_seconds=0, media="fast")])
+async def test_fast_media_is_small_but_playable(http_client: httpx2.AsyncClient) -> None:
+    video = await create(http_client, model="sora-2-pro", size="1920x1080", seconds="8")
+    content = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
+    with av.open(io.BytesIO(content.content), "r") as container:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        assert width == 160 and height == 90, "the long side shrinks to 160 px, the aspect and even sides kept"
+        assert abs((container.duration or 0) / 1e6 - 8) <= 0.5, "the job's duration is kept"
+        assert [s.type for s in container.streams] == ["video", "audio"]
+        assert 0 < sum(1 for _ in container.decode(video=0)) <= 4 * 8
+    for variant, fmt in (("thumbnail", "WEBP"), ("spritesheet", "JPEG")):
+        image = await http_client.get(f"{BASE}/videos/{video['id']}/content?variant={variant}", headers=AUTH)
+        with Image.open(io.BytesIO(image.content)) as still:
+            assert still.format == fmt
 
 
 async def test_lifecycle_progress_and_poll_hint(settings: Settings) -> None:
@@ -72,15 +94,118 @@ async def test_lifecycle_progress_and_poll_hint(settings: Settings) -> None:
     assert hints[:-1] == ["50"] * (len(hints) - 1) and hints[-1] is None, "hint only while pending"
 
 
+@pytest.mark.parametrize("emulator_config", [FULL])
 async def test_renders_never_block_the_event_loop(http_client: httpx2.AsyncClient, emulator: Emulator) -> None:
-    await create(http_client, model="sora-2-pro", size="1920x1080", seconds="8")
+    video = await create(http_client, size="720x1280", seconds="4")
+    downloads: list[httpx2.Response] = []
+
+    async def download() -> None:
+        downloads.append(await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH))
+
     latencies = []
-    for _ in range(20):
-        started = time.perf_counter()
-        assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200
-        latencies.append(time.perf_counter() - started)
-    assert not emulator.store.jobs[next(iter(emulator.store.jobs))].render.done(), "the render is still running"
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(download)
+            await anyio.wait_all_tasks_blocked()  # the download is waiting for its render
+            render = emulator.store.jobs[video["id"]].media.started
+            assert render is not None
+            for _ in range(20):
+                started = time.perf_counter()
+                assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200
+                latencies.append(time.perf_counter() - started)
+            assert not render.done(), "the lists ran while the render did"
     assert max(latencies) < 0.5
+    assert downloads[0].status_code == 200 and downloads[0].content[4:8] == b"ftyp"
+
+
+async def test_media_renders_on_the_first_download(http_client: httpx2.AsyncClient, emulator: Emulator) -> None:
+    video = await create(http_client, model="t", size="64x64", seconds="1")
+    assert (await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)).json()["status"] == "completed"
+    media = emulator.store.jobs[video["id"]].media
+    assert media.started is None, "a job completes without rendering anything"
+    types: dict[str, str] = {}
+
+    async def download(variant: str) -> None:
+        response = await http_client.get(f"{BASE}/videos/{video['id']}/content?variant={variant}", headers=AUTH)
+        assert response.status_code == 200, response.text
+        types[variant] = response.headers["content-type"]
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for variant in ("video", "thumbnail", "spritesheet"):
+                tg.start_soon(download, variant)
+    assert types == {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+    assert media.started is not None and media.started.done()
+
+
+async def test_concurrent_callers_share_one_render() -> None:
+    renders: list[int] = []
+    release = threading.Event()
+
+    def render() -> Media:
+        renders.append(1)
+        release.wait(30)
+        return Media(b"video", b"thumbnail", b"sheet", "image/jpeg")
+
+    results: list[Media] = []
+
+    async def get() -> None:
+        results.append(await lazy.get())
+
+    with ThreadPoolExecutor(2) as pool, anyio.fail_after(30):
+        lazy = LazyMedia(render, pool)
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(get)
+            await anyio.wait_all_tasks_blocked()
+            release.set()
+        assert renders == [1] and len(results) == 3 and len({id(r) for r in results}) == 1
+        assert await lazy.get() is results[0], "later callers get the same media"
+        assert renders == [1]
+
+
+@pytest.mark.parametrize("emulator_config", [FULL])
+async def test_a_failed_render_is_a_500_on_download(http_client: httpx2.AsyncClient) -> None:
+    video = await create(http_client, model="t", size="65x33", seconds="1")  # libx264 refuses odd sizes
+    status = await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
+    assert status.json()["status"] == "completed", "status does not wait for the render"
+    for _ in range(2):
+        with anyio.fail_after(30):
+            failed = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
+        assert failed.status_code == 500
+        error = failed.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"} and error["type"] == "server_error"
+
+
+async def test_a_fake_clock_drives_the_whole_lifecycle() -> None:
+    clock = FakeClock()
+    config = EmulatorConfig(queue_seconds=2, render_seconds=10, expires_after=60, media="fast")
+    emulator = Emulator(config, clock=clock)
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
+        video = await create(http, model="t", size="64x64", seconds="1")
+        url = f"{BASE}/videos/{video['id']}"
+
+        async def state() -> tuple[str, int]:
+            body = (await http.get(url, headers=AUTH)).json()
+            return body["status"], body["progress"]
+
+        assert video["created_at"] == int(clock.now)
+        clock.advance(1.5)
+        assert await state() == ("queued", 0)
+        clock.advance(3)
+        assert await state() == ("in_progress", 25)
+        clock.advance(5)
+        assert await state() == ("in_progress", 75)
+        clock.advance(2.5)
+        done = (await http.get(url, headers=AUTH)).json()
+        assert (done["status"], done["progress"]) == ("completed", 100)
+        assert done["completed_at"] == video["created_at"] + 12 and done["expires_at"] == done["completed_at"] + 60
+        clock.advance(60)
+        assert (await http.get(f"{url}/content", headers=AUTH)).status_code == 200, "served until expires_at"
+        clock.advance(1)
+        expired = await http.get(f"{url}/content", headers=AUTH)
+        assert expired.status_code == 404 and expired.json()["error"]["code"] == "video_expired"
+        assert await state() == ("completed", 100), "expiry removes the assets, not the job"
 
 
 async def test_auth(http_client: httpx2.AsyncClient) -> None:
@@ -127,7 +252,6 @@ async def test_control_plane(http_client: httpx2.AsyncClient, emulator: Emulator
     assert (await http_client.delete(f"{control}/faults")).status_code == 204
     assert (await http_client.get(f"{BASE}/videos", headers=AUTH)).status_code == 200
     video = await create(http_client, model="t", size="64x64", seconds="1")
-    await emulator.wait_idle()
     await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
     assert (await http_client.post(f"{control}/videos/{video['id']}/expire")).status_code == 204
     expired = await http_client.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
@@ -153,7 +277,6 @@ async def test_drop_fault_cuts_a_download_over_loopback(emulator: Emulator, live
             f"{live_base_url}/videos", json={"prompt": "x", "model": "t", "size": "64x64", "seconds": "1"}, headers=AUTH
         )
         video_id = response.json()["id"]
-        await emulator.wait_idle()
         await http.get(f"{live_base_url}/videos/{video_id}", headers=AUTH)
         emulator.faults.add(Fault(kind="drop", after_bytes=1000))
         received = bytearray()
@@ -169,7 +292,6 @@ async def test_large_padded_asset_streams() -> None:
     emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, pad_video_bytes=5_000_000))
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
         video = await create(http, model="t", size="64x64", seconds="1")
-        await emulator.wait_idle()
         await http.get(f"{BASE}/videos/{video['id']}", headers=AUTH)
         content = await http.get(f"{BASE}/videos/{video['id']}/content", headers=AUTH)
     assert len(content.content) == 5_000_000 and content.content[4:8] == b"ftyp"
@@ -196,10 +318,9 @@ async def test_broken_json_text_in_a_form_is_a_400(http_client: httpx2.AsyncClie
 
 
 async def test_a_webp_spritesheet_is_named_webp() -> None:
-    strict = Emulator(EmulatorConfig(strict_spec=True, render_seconds=0, queue_seconds=0))
+    strict = Emulator(EmulatorConfig(strict_spec=True, render_seconds=0, queue_seconds=0, media="fast"))
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=strict.app)) as http:
         video = await create(http, size="1280x720", seconds="4")
-        await strict.wait_idle()
         sheet = await http.get(f"{BASE}/videos/{video['id']}/content?variant=spritesheet", headers=AUTH)
     assert sheet.headers["content-type"] == "image/webp"
     assert sheet.headers["content-disposition"].endswith('.webp"')

@@ -23,7 +23,7 @@ from PIL import Image
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
+from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault
 
 pytestmark = pytest.mark.anyio
 
@@ -88,16 +88,20 @@ def png(width: int, height: int) -> bytes:
 
 @pytest.fixture(params=[False, True], ids=["default", "strict_spec"])
 async def recorder(request: pytest.FixtureRequest) -> AsyncIterator[Recorder]:
-    emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, strict_spec=request.param))
+    # jobs stay pending until the test moves the clock: "only completed videos" errors are certain
+    config = EmulatorConfig(render_seconds=1, queue_seconds=0, strict_spec=request.param, media="fast")
+    clock = FakeClock()
+    emulator = Emulator(config, clock=clock)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
         rec = Recorder(http, strict=request.param)
         rec.emulator = emulator  # type: ignore[attr-defined]
+        rec.clock = clock  # type: ignore[attr-defined]
         yield rec
 
 
 async def _complete(call: Recorder, video_id: str) -> dict[str, Any]:
-    emulator: Emulator = call.emulator  # type: ignore[attr-defined]
-    await emulator.wait_idle()
+    clock: FakeClock = call.clock  # type: ignore[attr-defined]
+    clock.advance(1)
     response = await call("GET", "/videos/{video_id}", path_params={"video_id": video_id})
     body: dict[str, Any] = response.json()
     assert body["status"] == "completed"

@@ -23,7 +23,7 @@ from mcp.types import (
 from PIL import Image
 
 from sora_mcp import Settings
-from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
+from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault
 from sora_mcp.server import create_server
 from tests.conftest import TEST_KEY
 from tests.server.conftest import SMALL, error_text, structured
@@ -45,6 +45,7 @@ async def _complete(client: Client, video_id: str) -> dict[str, object]:
     return data
 
 
+@pytest.mark.full_media
 async def test_generate_wait_download_read_delete(mcp_client: Client, settings: Settings) -> None:
     video_id = await _generate(mcp_client)
     progress: list[float] = []
@@ -200,10 +201,15 @@ async def test_list_videos_pages(mcp_client: Client) -> None:
     assert oldest["videos"][0]["id"] == ids[0]
 
 
-async def test_remix(mcp_client: Client) -> None:
+@pytest.mark.parametrize(
+    "emulator_config", [EmulatorConfig(render_seconds=1.0, queue_seconds=0.0, poll_after_ms=10, media="fast")]
+)
+@pytest.mark.parametrize("emulator_clock", [FakeClock()])  # the job stays in_progress until advanced
+async def test_remix(mcp_client: Client, emulator_clock: FakeClock) -> None:
     video_id = await _generate(mcp_client)
     not_ready = await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"})
     assert error_text(not_ready)
+    emulator_clock.advance(1)
     await _complete(mcp_client, video_id)
     remix = structured(await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"}))
     assert remix["remixed_from_video_id"] == video_id and remix["id"] != video_id
