@@ -203,7 +203,6 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         poll_after_ms=args.poll_after_ms,
         pad_video_bytes=args.pad_video_bytes,
     )
-    print(f"sora-mcp emulator: http://{args.host}:{args.port}/v1", file=sys.stderr, flush=True)
     run_emulator(args.host, args.port, config)
     return EXIT_OK
 
