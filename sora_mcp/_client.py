@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import mimetypes
 import random
 import re
@@ -28,9 +29,10 @@ from pydantic import BaseModel, ValidationError
 
 from ._assets import ASSETS, IMAGE_TYPES, VideoVariant, check_id, local_stem, sniff_media
 from ._catalog import check_request
-from ._config import Settings
+from ._config import Settings, without_credentials
 from ._errors import (
     APIStatusError,
+    APITimeoutError,
     IncompleteDownloadError,
     InputError,
     UnsupportedContentError,
@@ -38,7 +40,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._files import resolve_input, resolve_output, write_atomically
-from ._http import Wire, error_from_response, invalid_body
+from ._http import Wire, error_from_response, invalid_body, public_url
 from ._models import (
     Character,
     DeletedVideo,
@@ -350,10 +352,30 @@ class SoraClient:
         and waiting again resumes.
         """
         started = self._clock()
-        deadline = started + timeout
+        last: list[Video] = []
+        # The deadline also covers requests in flight, their retries and back-off: a slow answer or a
+        # long Retry-After cannot hold the caller past it (a zero timeout still polls once).
+        with anyio.move_on_after(timeout if timeout > 0 else math.inf):
+            return await self._poll(
+                video_id, started, started + timeout, poll_interval, on_progress, raise_on_failure, last
+            )
+        raise WaitTimeoutError(last[-1] if last else None, self._clock() - started, video_id=video_id)
+
+    async def _poll(
+        self,
+        video_id: str,
+        started: float,
+        deadline: float,
+        poll_interval: float | None,
+        on_progress: ProgressCallback | None,
+        raise_on_failure: bool,
+        last: list[Video],
+    ) -> Video:
         interval = poll_interval if poll_interval is not None else self._settings.poll_interval
         while True:
             video, hint = await self._retrieve(video_id)
+            last.append(video)
+            del last[:-1]
             await _notify(on_progress, video)
             if video.is_terminal:
                 if video.status == "failed" and raise_on_failure:
@@ -446,6 +468,8 @@ class SoraClient:
         # As the official SDK asks; identity, because a compressed body's decoded size is unbounded.
         headers = {**self._wire.headers(), "Accept": "application/binary", "Accept-Encoding": "identity"}
 
+        settings = self._settings
+
         async def attempt(number: int) -> T:
             params = self._wire.params({"variant": variant})
             request = self._http.stream("GET", url, params=params, headers=headers, timeout=self._wire.timeout)
@@ -454,13 +478,22 @@ class SoraClient:
                 if not response.is_success:
                     await response.aread()
                     operation = f"download the {variant} of videos"
-                    raise error_from_response(response, self._settings, operation=operation, user_input=False)
-                content = await _checked_content(response, video_id, variant, self._settings.base_url)
+                    raise error_from_response(response, settings, operation=operation, user_input=False)
+                content = await _checked_content(response, video_id, variant, settings)
                 result = await sink(content)
             log.debug("downloaded %s %s", video_id, variant)
             return result
 
-        return await self._wire.retrying(attempt, idempotent=True, method="GET", url=url)
+        # One bound for the whole download, retries included: a trickle or an endless body cannot hold on.
+        with anyio.move_on_after(settings.download_timeout):
+            return await self._wire.retrying(attempt, idempotent=True, method="GET", url=url)
+        raise APITimeoutError(
+            f"The download of the {variant} of {video_id} took longer than {settings.download_timeout:.0f}s in all. "
+            "Nothing was saved.",
+            hint="The server sends too slowly: try again later, or raise SORA_MCP_DOWNLOAD_TIMEOUT.",
+            method="GET",
+            url=without_credentials(url),
+        )
 
 
 MIN_POLL_HINT, MAX_POLL_HINT = 0.2, 60.0
@@ -473,16 +506,24 @@ def poll_hint(raw: str | None) -> float | None:
     return min(MAX_POLL_HINT, max(MIN_POLL_HINT, int(raw) / 1000))
 
 
-async def _checked_content(response: httpx2.Response, video_id: str, variant: VideoVariant, base_url: str) -> Content:
-    """The response as ``Content`` once its first bytes prove the media type; else UnsupportedContentError."""
+async def _checked_content(
+    response: httpx2.Response, video_id: str, variant: VideoVariant, settings: Settings
+) -> Content:
+    """The response as ``Content`` once its first bytes prove the media type; else UnsupportedContentError.
+    Its size is bounded by ``settings.max_download_bytes``, decoded bytes included."""
+    base_url = settings.shown_base_url
     declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
     encoding = response.headers.get("content-encoding", "identity").lower()
-    length = response.headers.get("content-length", "")
+    length = response.headers.get("content-length", "").strip()
     # Content-Length counts encoded bytes; only compare it with what we write when nothing decodes them.
-    expected = int(length) if length.isdigit() and encoding == "identity" else None
+    expected = int(length) if length.isdigit() and len(length) < 20 and encoding == "identity" else None
+    limit = settings.max_download_bytes
+    if expected is not None and expected > limit:
+        await response.aclose()
+        raise _too_large(video_id, variant, expected, limit, public_url(response.request.url))
     # Nothing to decode: take the bytes as they arrive (re-chunking costs a third of the throughput).
     source = response.aiter_raw() if encoding == "identity" else response.aiter_bytes(DOWNLOAD_CHUNK)
-    chunks = _guarded(source, response, video_id)
+    chunks = _guarded(source, response, video_id, variant, limit)
     head = b""
     async for chunk in chunks:
         head += chunk
@@ -492,9 +533,7 @@ async def _checked_content(response: httpx2.Response, video_id: str, variant: Vi
     spec = ASSETS[variant]
     if sniffed is None or not spec.accepts(sniffed) or not (declared in GENERIC_TYPES or spec.accepts(declared)):
         await response.aclose()
-        raise _wrong_media(
-            video_id, variant, declared, sniffed, base_url, str(response.request.url.copy_with(query=None))
-        )
+        raise _wrong_media(video_id, variant, declared, sniffed, base_url, public_url(response.request.url))
     return Content(video_id, variant, sniffed, expected, _prepend(head, chunks))
 
 
@@ -520,11 +559,27 @@ def _wrong_media(
     return UnsupportedContentError(message, hint=hint, method="GET", url=url)
 
 
-async def _guarded(source: AsyncIterator[bytes], response: httpx2.Response, video_id: str) -> AsyncIterator[bytes]:
-    """The body's chunks; a connection that breaks mid-body is an IncompleteDownloadError
-    (an APIConnectionError, so the download is retried from scratch)."""
+def _too_large(video_id: str, variant: VideoVariant, size: int, limit: int, url: str) -> UnsupportedContentError:
+    return UnsupportedContentError(
+        f"The {variant} of {video_id} is larger than the {limit:,} bytes sora-mcp accepts for one asset "
+        f"(at least {size:,}). Nothing was saved.",
+        hint="If the server really serves such files, raise SORA_MCP_MAX_DOWNLOAD_BYTES; else check OPENAI_BASE_URL.",
+        method="GET",
+        url=url,
+    )
+
+
+async def _guarded(
+    source: AsyncIterator[bytes], response: httpx2.Response, video_id: str, variant: VideoVariant, limit: int
+) -> AsyncIterator[bytes]:
+    """The body's chunks, at most ``limit`` bytes; a connection that breaks mid-body is an
+    IncompleteDownloadError (an APIConnectionError, so the download is retried from scratch)."""
+    received = 0
     try:
         async for chunk in source:
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(video_id, variant, received, limit, public_url(response.request.url))
             yield chunk
     except httpx2.TimeoutException:
         raise
@@ -533,7 +588,7 @@ async def _guarded(source: AsyncIterator[bytes], response: httpx2.Response, vide
             f"The download of {video_id} broke off ({type(exc).__name__}).",
             hint="Nothing was saved under the final name; download again.",
             method="GET",
-            url=str(response.request.url.copy_with(query=None)),
+            url=public_url(response.request.url),
         ) from exc
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,6 +32,15 @@ Backend = Literal["api", "emulator"]
 Transport = Literal["stdio", "sse", "streamable-http"]
 CreateEncoding = Literal["auto", "multipart", "json"]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` taken out, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def default_output_dir() -> Path:
@@ -85,6 +95,12 @@ class Settings(BaseSettings):
     timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one HTTP response.")
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries of idempotent calls (GET, DELETE).")
+    max_download_bytes: int = Field(
+        default=4 * 1024**3, gt=0, description="Largest asset a download accepts, in bytes (a real clip is a few MB)."
+    )
+    download_timeout: float = Field(
+        default=900.0, gt=0, description="Seconds one download may take in all, retries included."
+    )
     create_encoding: CreateEncoding = Field(
         default="auto",
         description="How creates are encoded: 'multipart' (as OpenAI's SDK; vLLM-Omni accepts only this), 'json', "
@@ -156,8 +172,25 @@ class Settings(BaseSettings):
     def _check_base_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"base URL {value!r} must start with http:// or https://")
+            raise ValueError(f"base URL {without_credentials(value)!r} must start with http:// or https://")
         return value
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _clean_key(cls, value: object) -> object:
+        """Keys read from files end in a newline; one with control characters inside cannot be sent (and
+        an HTTP library would echo it in its error). Never quote the key in the message."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        key = value.strip()
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in key) or " " in key:
+            raise ValueError(
+                "the API key holds spaces or control characters inside it; set it to the key alone "
+                "(no quotes, no line breaks)"
+            )
+        return key or None
 
     @field_validator("output_dir")
     @classmethod
@@ -168,6 +201,17 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_roots(cls, value: list[Path]) -> list[Path]:
         return [root.expanduser().resolve() for root in value]
+
+    @property
+    def shown_base_url(self) -> str:
+        """The base URL as it may be shown: without any ``user:password@``."""
+        return without_credentials(self.base_url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What must never be shown: the key, and a password in the base URL."""
+        password = urlsplit(self.base_url).password
+        return tuple(value for value in (self.api_key_value, password) if value)
 
     @property
     def api_key_value(self) -> str | None:

@@ -254,10 +254,12 @@ class VideoJobError(SoraError):
 class WaitTimeoutError(SoraError):
     """A wait reached its deadline before the job finished; the job keeps running server-side."""
 
-    def __init__(self, video: Video, waited: float) -> None:
+    def __init__(self, video: Video | None, waited: float, *, video_id: str | None = None) -> None:
         self.video = video
         self.waited = waited
-        super().__init__(
-            f"Video {video.id} is still {video.status} ({video.progress}%) after waiting {waited:.0f}s.",
-            hint="The job keeps running on the server: wait again with the same id to resume.",
-        )
+        if video is None:
+            message = f"No answer about {video_id or 'the video'} arrived within {waited:.0f}s (the server is slow)."
+        else:
+            progress = f" ({video.progress}%)" if video.progress is not None else ""
+            message = f"Video {video.id} is still {video.status_text}{progress} after waiting {waited:.0f}s."
+        super().__init__(message, hint="The job keeps running on the server: wait again with the same id to resume.")

@@ -34,12 +34,22 @@ def resolve_input(path: str | Path, roots: Sequence[Path]) -> Path:
     hint = f"Allowed folders: {allowed}. Move the image there, or add its folder to SORA_MCP_INPUT_ROOTS."
     if not candidate.is_absolute():
         raise PathNotAllowedError(f"{path} is not an absolute path.", hint=hint)
+    outside = PathNotAllowedError(f"{path} is not inside the folders images may be read from.", hint=hint)
+    # The folders are checked before the file is looked at, so the answer for anything outside them is the
+    # same whether it exists or not: errors cannot be used to probe the rest of the disk.
+    try:
+        lexical = candidate.parent.resolve(strict=False) / candidate.name
+    except (OSError, RuntimeError) as exc:
+        raise outside from exc
+    resolved_roots = [root.resolve() for root in roots]
+    if not any(lexical.is_relative_to(root) for root in resolved_roots):
+        raise outside
     try:
         real = candidate.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
         raise PathNotAllowedError(f"{path} does not exist or cannot be read.", hint=hint) from exc
-    if not any(real.is_relative_to(root.resolve()) for root in roots):
-        raise PathNotAllowedError(f"{path} is outside the folders images may be read from.", hint=hint)
+    if not any(real.is_relative_to(root) for root in resolved_roots):  # a link inside that leads out
+        raise outside
     if not real.is_file():
         raise PathNotAllowedError(f"{path} is not a regular file.", hint=hint)
     return real

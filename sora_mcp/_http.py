@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 import logging
 import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx2
 
-from ._config import Settings
+from ._config import Settings, without_credentials
 from ._errors import (
     SORA_SHUTDOWN_NOTE,
     APIConnectionError,
@@ -71,14 +72,34 @@ STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 }
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove the key (and anything key-shaped) from text that came from a server or a library."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
+def secret_forms(secret: str) -> list[str]:
+    """Every way a key can appear in text: raw, escaped (repr, JSON) and URL-encoded; longest first."""
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+def redact(text: str, secret: str | Sequence[str] | None) -> str:
+    """Remove the key (or each secret), in every form, and anything key-shaped from text that came from a
+    server or a library."""
+    secrets = [secret] if isinstance(secret, str) else list(secret or ())
+    for value in secrets:
+        for form in secret_forms(value):
+            text = text.replace(form, "[redacted]")
     return _SECRET_LIKE.sub("sk-[redacted]", text)
 
 
-def _redact_tree(value: Any, secret: str | None) -> Any:
+def public_url(url: httpx2.URL) -> str:
+    """A request URL as it may be shown: no query, no ``user:password@``."""
+    return without_credentials(str(url.copy_with(query=None)))
+
+
+def _redact_tree(value: Any, secret: Sequence[str]) -> Any:
     """``redact`` applied to every string of a decoded JSON body (kept on the error as ``body``)."""
     if isinstance(value, str):
         return redact(value, secret)
@@ -141,7 +162,7 @@ def retry_delay(error: APIStatusError, attempt: int) -> float | None:
     return backoff(attempt)
 
 
-def _envelope(response: httpx2.Response, secret: str | None) -> tuple[dict[str, Any], Any, str]:
+def _envelope(response: httpx2.Response, secret: Sequence[str]) -> tuple[dict[str, Any], Any, str]:
     """(the ``error`` object, the redacted body, the server's message), whatever shape the body has."""
     try:
         body = _redact_tree(response.json(), secret)
@@ -175,13 +196,13 @@ def error_from_response(
     ``operation`` names what was asked in words ("list videos"); ``user_input`` says whether the request
     carried anything the user wrote (a prompt, a size): a 400 to a request without any cannot be fixed
     by the user, so it means the server does not support the operation that way."""
-    envelope, body, server_message = _envelope(response, settings.api_key_value)
+    envelope, body, server_message = _envelope(response, settings.secrets)
     status = response.status_code
     code = _text(envelope, "code")
     kwargs: dict[str, Any] = {
         "status_code": status,
         "method": response.request.method,
-        "url": str(response.request.url.copy_with(query=None)),
+        "url": public_url(response.request.url),
         "request_id": response.headers.get("x-request-id"),
         "code": code,
         "param": _text(envelope, "param"),
@@ -242,9 +263,9 @@ def _is_model_gone(code: str | None, message: str) -> bool:
 
 
 def _model_gone_message(server_message: str, settings: Settings, model: str | None) -> str:
-    host = urlsplit(settings.base_url).hostname or settings.base_url
+    host = urlsplit(settings.base_url).hostname or settings.shown_base_url
     what = f"model {model!r}" if model else "the requested model"
-    text = f"{settings.base_url} does not offer {what}: {server_message}"
+    text = f"{settings.shown_base_url} does not offer {what}: {server_message}"
     if (model or "").startswith("sora") or host == "api.openai.com":
         return f"{text} {SORA_SHUTDOWN_NOTE}"
     return f"{text} Set SORA_MCP_MODEL (or pass model=...) to a model {host} serves."
@@ -260,7 +281,7 @@ def _hint(status: int, retry_after: float | None, settings: Settings, create: bo
         )
     if status == 401:
         azure = " For Azure OpenAI also set SORA_MCP_AUTH_STYLE=azure." if settings.auth_style != "azure" else ""
-        return f"Check OPENAI_API_KEY: it is missing, wrong or revoked for {settings.base_url}.{azure}"
+        return f"Check OPENAI_API_KEY: it is missing, wrong or revoked for {settings.shown_base_url}.{azure}"
     if status == 403:
         return "This key may not use this resource or model: check the key's project and permissions."
     if status == 404:
@@ -278,12 +299,12 @@ def invalid_body(
 ) -> ResponseValidationError:
     """A 2xx answer whose body is not what the contract describes. For a create, the job may exist:
     the message says how to find it, never to send the create again (that would be a second paid job)."""
-    text = redact(response.text[:2000], settings.api_key_value)
+    text = redact(response.text[:2000], settings.secrets)
     shown = text[:300] + ("…" if len(text) > 300 else "")
     content_type = response.headers.get("content-type", "no content type")
     request = response.request
     message = (
-        f"{settings.base_url} answered {request.method} {request.url.path} with {response.status_code} "
+        f"{settings.shown_base_url} answered {request.method} {request.url.path} with {response.status_code} "
         f"({content_type}) but the body is not what the /v1/videos contract describes ({problem}): {shown!r}"
     )
     if created:
@@ -299,7 +320,7 @@ def invalid_body(
         hint=hint,
         body=text,
         method=response.request.method,
-        url=str(response.request.url.copy_with(query=None)),
+        url=public_url(response.request.url),
     )
 
 
@@ -327,19 +348,19 @@ def _unsupported(
     said = f"(it answered {status}: {server_message[:200]})"
     if status in (405, 501):
         return _Unsupported(
-            f"This server ({settings.base_url}) does not support {operation} {said}.",
+            f"This server ({settings.shown_base_url}) does not support {operation} {said}.",
             "Nothing was changed. Use the operations it offers (see the README's servers table), or a server that "
             f"supports {operation}.",
         )
     if status == 404 and _route_missing(body, server_message):
         return _Unsupported(
-            f"{settings.base_url} has no route for {operation} {said}.",
+            f"{settings.shown_base_url} has no route for {operation} {said}.",
             "Either this server does not support it, or OPENAI_BASE_URL is wrong (most servers need the /v1 at "
             "its end, e.g. http://host:4000/v1): check it before anything else.",
         )
     if status == 400 and not user_input and _NOT_OFFERED.search(server_message):
         return _Unsupported(
-            f"This server ({settings.base_url}) refused to {operation} {said}. The request held nothing of yours "
+            f"This server ({settings.shown_base_url}) refused to {operation} {said}. The request held nothing of yours "
             "to fix, so the server does not support it (gateways such as LiteLLM cannot list or delete videos).",
             "Keep the ids that generate_video returns; follow and download each video by its id.",
         )
@@ -367,12 +388,13 @@ def _route_missing(body: Any, server_message: str) -> bool:
 def connection_error(
     exc: httpx2.TransportError, settings: Settings, method: str, url: str, *, create: bool = False
 ) -> APIConnectionError:
-    detail = redact(str(exc) or type(exc).__name__, settings.api_key_value)
+    detail = redact(str(exc) or type(exc).__name__, settings.secrets)
+    url = without_credentials(url)
     never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
     if create and not never_sent:
         error_class = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
         return error_class(
-            f"The create reached {settings.base_url} but its answer was lost ({type(exc).__name__}: {detail}).",
+            f"The create reached {settings.shown_base_url} but its answer was lost ({type(exc).__name__}: {detail}).",
             hint="The job may exist and be paid for: do not send it again. Look for it with list_videos (or "
             "get_video_status) first; create it again only if it is not there.",
             method=method,
@@ -380,13 +402,13 @@ def connection_error(
         )
     if isinstance(exc, httpx2.TimeoutException):
         return APITimeoutError(
-            f"No answer from {settings.base_url} in time ({type(exc).__name__}: {detail}).",
+            f"No answer from {settings.shown_base_url} in time ({type(exc).__name__}: {detail}).",
             hint="The server may be slow or overloaded: try again, or raise SORA_MCP_TIMEOUT.",
             method=method,
             url=url,
         )
     return APIConnectionError(
-        f"Could not reach {settings.base_url} ({type(exc).__name__}: {detail}).",
+        f"Could not reach {settings.shown_base_url} ({type(exc).__name__}: {detail}).",
         hint="Check OPENAI_BASE_URL and that the server is up and reachable from this machine.",
         method=method,
         url=url,
@@ -394,7 +416,7 @@ def connection_error(
 
 
 class Wire:
-    """Sends requests to ``settings.base_url`` with auth headers, retries and error mapping."""
+    """Sends requests to ``settings.shown_base_url`` with auth headers, retries and error mapping."""
 
     def __init__(
         self,

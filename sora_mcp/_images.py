@@ -30,10 +30,15 @@ from ._models import FitMode
 if TYPE_CHECKING:
     from PIL import Image, ImageFile
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageReference"]
+__all__ = ["MAX_DATA_URL_CHARS", "MAX_FIT_PIXELS", "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "ImageReference"]
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+# A frame to crop or pad to is allocated whole: refuse targets beyond 4K UHD before any work (no video
+# model makes larger frames; a 99999x99999 target would take tens of GB).
+MAX_FIT_PIXELS = 3840 * 2160
+# One limit for a data URL, everywhere: the spec's image_url limit, the tool's schema, the HTTP body cap.
+MAX_DATA_URL_CHARS = 20_971_520
 FIT_HINT = (
     "pass fit='crop' (fill the frame, cutting the edges) or fit='pad' (letterbox on black), or resize it yourself."
 )
@@ -127,6 +132,11 @@ class ImageReference:
         if self.kind != "file" or self.data is None:
             return self
         wanted = parse_size(size)
+        if fit != "none" and wanted[0] * wanted[1] > MAX_FIT_PIXELS:
+            raise ImageReferenceError(
+                f"{size} is larger than the {MAX_FIT_PIXELS:,} pixels (3840x2160) sora-mcp crops or pads to.",
+                hint="Pick a video size the model makes (e.g. 1280x720), or fit the image yourself.",
+            )
         if self.pixels is None:  # built by hand rather than by from_bytes
             with decode(self.data) as image:
                 return replace(self, pixels=image.size).fitted(size, fit)
@@ -211,6 +221,11 @@ def _decode_data_url(url: str) -> bytes:
     header, _, payload = url.partition(",")
     if ";base64" not in header:
         raise ImageReferenceError("Data URLs must be base64-encoded.", hint="Use data:image/png;base64,....")
+    if len(url) > MAX_DATA_URL_CHARS:
+        raise ImageReferenceError(
+            f"The data URL has {len(url):,} characters, more than the {MAX_DATA_URL_CHARS:,} accepted.",
+            hint="Pass the image as a local path inside the allowed folders, or an https URL, instead.",
+        )
     if len(payload) > MAX_IMAGE_BYTES * 4 // 3 + 4:
         raise ImageReferenceError(f"The image is larger than {MAX_IMAGE_BYTES // 2**20} MiB.", hint=_SMALLER_HINT)
     try:

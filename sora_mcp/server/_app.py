@@ -27,6 +27,7 @@ from .._backend import open_client
 from .._catalog import describe_models
 from .._config import Settings
 from .._errors import MissingAPIKeyError, SoraError
+from .._images import MAX_DATA_URL_CHARS
 from .._storage import LocalStorage
 from .._version import __version__
 from . import _tools as tools
@@ -311,7 +312,7 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         input_reference: Annotated[
             str | None,
             Field(
-                max_length=20_971_520,
+                max_length=MAX_DATA_URL_CHARS,
                 description="Optional first frame: a local image path inside the allowed input folders, an "
                 "https URL or a data: URL (PNG, JPEG or WebP). It must match `size` unless fit_reference is set.",
             ),

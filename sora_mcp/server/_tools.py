@@ -62,6 +62,8 @@ async def wait_for_video(runtime: Runtime, video_id: str, timeout: float, report
             video_id, timeout=min(timeout, runtime.wait_cap), on_progress=on_progress, raise_on_failure=False
         )
     except WaitTimeoutError as exc:
+        if exc.video is None:  # not even one status arrived in time: say so, as a tool error
+            raise
         return _wait_info(exc.video, started, timed_out=True)
     if video.status == "failed":
         raise VideoJobError(video)

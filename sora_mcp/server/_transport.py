@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._config import LOOPBACK_HOSTS, Settings
 from .._errors import ConfigurationError
+from .._images import MAX_DATA_URL_CHARS
 from .._net import listen
 from ._app import SoraMCPServer, create_server
 
@@ -36,6 +37,9 @@ log = logging.getLogger("sora_mcp.server")
 
 LOOPBACK_HOST_PATTERNS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGIN_PATTERNS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+# Above the largest call the tools accept (a data URL of MAX_DATA_URL_CHARS plus the rest), so such a call
+# reaches the tool and gets its actionable error instead of a bare 413 from the transport.
+MAX_BODY = MAX_DATA_URL_CHARS + 1024 * 1024
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
 
 
@@ -107,9 +111,9 @@ def build_http_app(mcp: SoraMCPServer, settings: Settings) -> ASGIApp:
     check_http_settings(settings)
     security = security_settings(settings)
     if settings.transport == "sse":
-        app: ASGIApp = mcp.sse_app(transport_security=security, host=settings.host)
+        app: ASGIApp = mcp.sse_app(transport_security=security, host=settings.host, max_request_body_size=MAX_BODY)
     else:
-        app = mcp.streamable_http_app(transport_security=security, host=settings.host)
+        app = mcp.streamable_http_app(transport_security=security, host=settings.host, max_request_body_size=MAX_BODY)
     if settings.auth_token is not None:
         app = BearerTokenMiddleware(app, settings.auth_token.get_secret_value())
     return app
