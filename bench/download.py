@@ -13,8 +13,11 @@ rotates), so load from other work on the machine hits all of them alike:
 * ``SoraClient 256K backend`` (``--backend-variant``): the same read size through a network backend
   wrapper (public httpcore2 interfaces) instead of the class attribute.
 
-Times are medians over the rounds; ratios are SoraClient's median over curl+fsync's median. Peak
-RSS must not grow with the file size: compare the sizes.
+Times are medians over the rounds; ratios are SoraClient's median over curl+fsync's median, and
+the median of the round-by-round ratios. CPU is user+system time of the download (SoraClient: measured
+around the call; curl: the curl and sync processes), which load from other work disturbs less than
+wall time. Peak RSS must not grow with the file size:
+compare the sizes.
 
     uv run python bench/download.py [--sizes-mb 50 500] [--rounds 5] [--dir DIR]
 """
@@ -89,13 +92,15 @@ async def main():
         http = httpx2.AsyncClient(transport=transport, follow_redirects=False)
     settings = Settings(api_key="sk-bench", base_url=base, output_dir=out.parent, max_retries=0, timeout=600)
     async with SoraClient(settings, http_client=http) as client:
+        before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         result = await client.download_content(video_id, out.name, variant="video")
         elapsed = time.perf_counter() - started
     if http is not None:
         await http.aclose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": elapsed, "bytes": result.bytes, "peak_rss_mb": peak}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": elapsed, "bytes": result.bytes, "peak_rss_mb": usage.ru_maxrss / 1024,
+                      "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime}))
 
 anyio.run(main)
 """
@@ -109,8 +114,9 @@ subprocess.run(["curl", "-sS", "-f", "-o", out, "-H", "Authorization: Bearer sk-
 fetched = time.perf_counter()
 subprocess.run(["sync", out], check=True)
 synced = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": synced - started, "curl_seconds": fetched - started, "bytes": os.path.getsize(out),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime}))
 """
 
 READ_SIZE = 256 * 1024
@@ -208,15 +214,16 @@ def measure(size_mb: int, rounds: int, folder: Path, backend_variant: bool) -> N
     curl_fsync = median(results["curl+fsync"], "seconds")
     curl_only = median(results["curl+fsync"], "curl_seconds")
     print(f"\n{size_mb} MiB, {rounds} rounds (medians):")
-    print(f"  {'contender':26s} {'time':>9s} {'MB/s':>8s} {'peak RSS':>10s} {'/ curl+fsync':>13s} {'/ curl':>8s}")
+    columns = ("time", 9), ("MB/s", 8), ("CPU", 8), ("peak RSS", 10), ("/ curl+fsync", 13), ("/ curl", 8)
+    print(f"  {'contender':26s}" + "".join(f" {title:>{width}s}" for title, width in columns))
     rss = max(result["peak_rss_mb"] for result in results["curl+fsync"])
-    print(f"  {'curl (no fsync)':26s} {curl_only * 1000:7.0f}ms {mb / curl_only:8.1f} {rss:8.1f}MiB")
+    print(f"  {'curl (no fsync)':26s} {curl_only * 1000:7.0f}ms {mb / curl_only:8.1f} {'':8s} {rss:8.1f}MiB")
     for name, values in results.items():
         seconds = median(values, "seconds")
         rss = max(value["peak_rss_mb"] for value in values)
         print(
-            f"  {name:26s} {seconds * 1000:7.0f}ms {mb / seconds:8.1f} {rss:8.1f}MiB"
-            f" {seconds / curl_fsync:12.2f}x {seconds / curl_only:7.2f}x"
+            f"  {name:26s} {seconds * 1000:7.0f}ms {mb / seconds:8.1f} {median(values, 'cpu_seconds') * 1000:6.0f}ms"
+            f" {rss:8.1f}MiB {seconds / curl_fsync:12.2f}x {seconds / curl_only:7.2f}x"
         )
     for name in [name for name in results if name.startswith("SoraClient")]:
         pairs = zip(results[name], results["curl+fsync"], strict=True)
