@@ -16,7 +16,9 @@ measure compilation. The children run without ``PYTHONDONTWRITEBYTECODE`` / ``PY
 ``PYTHONOPTIMIZE``, so they read the ``.pyc`` files written there; a check run with
 ``PYTHONVERBOSE`` counts the modules each one still compiles from source (should be 0).
 
-    uv run python bench/cold_start.py [--runs 10] [--peer "uvx --from sanzaru==0.12.2 sanzaru"]
+    uv run python bench/cold_start.py [--runs 10]
+    uv run python bench/cold_start.py --runs 20 --peer "uvx --from sanzaru[video,image]==0.12.2 sanzaru" \
+        --peer-env "SANZARU_MEDIA_PATH={tmp}"
     uv run python bench/cold_start.py --runs 0 --imports 25 --costs   # where the start-up time goes
 """
 
@@ -302,7 +304,8 @@ async def main(args: argparse.Namespace) -> None:
         print("preparing (untimed):")
         compile_tree(sys.executable, *site.getsitepackages(), package_folder("sora_mcp"))
         if args.peer:
-            peer_env = env | PEER_DEFAULT_ENV | dict(item.split("=", 1) for item in args.peer_env)
+            given = dict(item.replace("{tmp}", tmp).split("=", 1) for item in args.peer_env)
+            peer_env = env | PEER_DEFAULT_ENV | given
             command, python, site_packages = resolve_uvx(shlex.split(args.peer), peer_env)
             if python is not None and site_packages:
                 compile_tree(python, *site_packages)
@@ -330,7 +333,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="interleaved rounds (0: only the analyses)")
     parser.add_argument("--peer", help='another server\'s command line, e.g. "uvx --from sanzaru==0.12.2 sanzaru"')
-    parser.add_argument("--peer-env", action="append", default=[], metavar="KEY=VALUE", help="extra env of the peer")
+    parser.add_argument(
+        "--peer-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra env of the peer ({tmp}: a temporary folder); OPENAI_API_KEY is set to a fake key",
+    )
     parser.add_argument("--no-emulator", action="store_true", help="leave out `serve --backend emulator`")
     parser.add_argument("--imports", type=int, default=0, metavar="N", help="list the N costliest extra imports")
     parser.add_argument("--costs", action="store_true", help="time single imports and constructors")
