@@ -11,6 +11,8 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from sora_mcp import SoraClient
+from sora_mcp._client import READ_SIZE
 from sora_mcp._files import WRITE_BATCH, write_atomically
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +79,12 @@ async def test_cancelling_leaves_nothing(tmp_path: Path) -> None:
             await started.wait()
             tg.cancel_scope.cancel()
     assert _leftovers(tmp_path) == []
+
+
+async def test_a_client_widens_httpcore2_reads_to_256_kib(live_client: SoraClient) -> None:
+    """Pins the httpcore2 attribute SoraClient raises: an upgrade that renames it fails here, not silently."""
+    import httpcore2
+
+    await live_client.list_videos()  # builds the owned HTTP client
+    assert "READ_NUM_BYTES" in vars(httpcore2.AsyncHTTP11Connection)
+    assert httpcore2.AsyncHTTP11Connection.READ_NUM_BYTES >= READ_SIZE

@@ -24,6 +24,7 @@ from PIL import Image
 from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
 from sora_mcp.server import create_server
+from sora_mcp.server._transport import MAX_BODY
 from tests.conftest import TEST_KEY
 from tests.server.conftest import SMALL, TOOL_NAMES, error_text
 from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, http_server
@@ -229,6 +230,6 @@ async def test_key_never_reaches_stderr_of_the_server(tmp_path: Path, emulator: 
 
 async def test_oversized_request_bodies_are_refused(tmp_path: Path) -> None:
     async with http_server(tmp_path, "--transport", "streamable-http") as url, httpx2.AsyncClient() as http:
-        huge = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * (5 * 1024 * 1024)}}
+        huge = {**INITIALIZE, "params": {**INITIALIZE["params"], "padding": "x" * (MAX_BODY + 1)}}
         response = await http.post(url, json=huge, headers=MCP_HEADERS)
     assert response.status_code == 413
