@@ -50,6 +50,7 @@ from ._models import (
     Video,
     VideoList,
 )
+from ._storage import disk_error
 
 if TYPE_CHECKING:
     from ._images import ImageReference
@@ -446,13 +447,19 @@ class SoraClient:
         """
         stem = local_stem(check_id(video_id))
         default_name = stem + ASSETS[variant].suffix
-        target = resolve_output(output_path, self._settings.output_dir, default_name)
+        try:
+            target = resolve_output(output_path, self._settings.output_dir, default_name)
+        except OSError as exc:  # the output folder cannot be made (a file in the way, read-only, ...)
+            raise disk_error(exc, self._settings.output_dir / default_name) from exc
 
         async def save(content: Content) -> DownloadResult:
             final = target
             if target.name == default_name:  # a name we chose follows what was really served
                 final = target.with_name(stem + ASSETS[variant].suffix_for(content.content_type))
-            count = await write_atomically(final, content.chunks, content.expected_size)
+            try:
+                count = await write_atomically(final, content.chunks, content.expected_size)
+            except OSError as exc:  # disk full, read-only, a folder in the way: said plainly, nothing left behind
+                raise disk_error(exc, final) from exc
             return DownloadResult(
                 video_id=video_id, variant=variant, path=final, bytes=count, content_type=content.content_type
             )

@@ -189,6 +189,10 @@ def disk_error(exc: OSError, path: Path) -> StorageError:
         return StorageError(
             f"{folder} is not a folder.", hint="Set SORA_MCP_OUTPUT_DIR to a folder (or remove the file in the way)."
         )
+    if exc.errno == errno.EISDIR:
+        return StorageError(
+            f"{path} is a folder, so the download was not saved there.", hint=f"Move or remove {path}, then try again."
+        )
     if exc.errno == errno.ELOOP:
         return StorageError(f"{path} is a link, which is never followed.", hint=f"Remove the link {path}.")
     reason = exc.strerror or type(exc).__name__

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from .._config import Settings
 from .._errors import ConfigurationError
 from .._version import __version__
-from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands
+from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands, printable
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sora-mcp: invalid setting: {_first_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigurationError as exc:
-        print(f"sora-mcp: {exc}", file=sys.stderr)
+        print(printable(f"sora-mcp: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

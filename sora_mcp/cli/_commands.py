@@ -23,8 +23,9 @@ from .._config import Settings
 from .._errors import ConfigurationError, InputError, SoraError, WaitTimeoutError
 from .._models import DownloadResult, Video
 from ._progress import Progress
+from ._text import printable
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "add_commands"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "add_commands", "printable"]
 
 # The exit codes of every command (documented in the README and in cli.py).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -101,7 +102,7 @@ def _emit(args: argparse.Namespace, result: Any) -> None:
         print(json.dumps(_jsonable(result), indent=2))
         return
     for line in _describe(result):
-        print(line)
+        print(printable(line))
 
 
 def _emit_error(args: argparse.Namespace, exc: SoraError) -> None:
@@ -111,7 +112,7 @@ def _emit_error(args: argparse.Namespace, exc: SoraError) -> None:
         if isinstance(video, Video):
             document["video"] = video.model_dump(mode="json")
         print(json.dumps(document, indent=2))
-    print(f"sora-mcp: {exc}", file=sys.stderr)
+    print(printable(f"sora-mcp: {exc}"), file=sys.stderr)
 
 
 def _jsonable(result: Any) -> Any:

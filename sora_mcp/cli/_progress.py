@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from ._text import printable
+
 __all__ = ["Progress"]
 
 
@@ -27,7 +29,7 @@ class Progress:
             filled = round(self.width * percent / 100)
             bar = "#" * filled + "-" * (self.width - filled)
             elapsed = time.monotonic() - self._started
-            self.stream.write(f"\r{self.label} [{bar}] {percent:5.1f}% {elapsed:5.1f}s {message[:40]:<40}")
+            self.stream.write(f"\r{self.label} [{bar}] {percent:5.1f}% {elapsed:5.1f}s {printable(message)[:40]:<40}")
             self.stream.flush()
             self._drawn = True
             return
@@ -35,7 +37,7 @@ class Progress:
         if step > self._last_step:
             self._last_step = step
             suffix = f" {message}" if message else ""
-            print(f"{self.label}: {percent:.0f}%{suffix}", file=self.stream, flush=True)
+            print(printable(f"{self.label}: {percent:.0f}%{suffix}"), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self.tty and self._drawn:
