@@ -510,8 +510,8 @@ class Emulator:
         if path == "/_emulator/faults" and request.method == "POST":
             try:
                 fault = self.faults.add(Fault.from_json(await request.json()))
-            except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+            except (ValueError, TypeError) as exc:  # the standard envelope, like every other 400
+                return ApiError(400, str(exc), param="fault").response()
             return JSONResponse(asdict(fault), status_code=201)
         if path == "/_emulator/faults" and request.method == "DELETE":
             self.faults.clear()

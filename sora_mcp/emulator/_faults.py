@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import TypeAdapter, ValidationError
 
 __all__ = ["Fault", "FaultPlan", "RequestStats"]
 
@@ -36,12 +38,20 @@ class Fault:
     error_message: str = "Your request was blocked by our moderation system."
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Fault:
+    def from_json(cls, data: object) -> Fault:
+        """A fault from a JSON object, every field checked for its type (a number where text is expected
+        is refused here, not discovered as a crash by the next API call)."""
+        if not isinstance(data, dict):
+            raise TypeError("a fault is a JSON object")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
-        return cls(**data)
+        try:
+            return _FAULT.validate_python(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"invalid fault: {problems}") from None
 
     def matches(self, kind: FaultKind, method: str, template: str) -> bool:
         if self.kind != kind or self.times == 0:
@@ -49,6 +59,9 @@ class Fault:
         if self.method is not None and self.method.upper() != method:
             return False
         return self.path is None or self.path == template
+
+
+_FAULT = TypeAdapter(Fault)
 
 
 @dataclass
