@@ -1,0 +1,198 @@
+"""The output folder holds exactly what we said, and nothing else is touched (issue 11, classes 8-15)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+
+from sora_mcp import Settings
+from sora_mcp._storage import LocalStorage, disk_error
+from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
+from sora_mcp.server import create_server
+from sora_mcp.server._library import LocalLibrary
+from tests.server.conftest import SMALL, error_text, structured
+
+from .conftest import mcp_against, video_json
+from .hostile import MP4_HEAD, Answer, Request, whole
+
+pytestmark = pytest.mark.anyio
+
+
+async def _completed(client: Client, prompt: str = "x") -> str:
+    created = structured(await client.call_tool("generate_video", {"prompt": prompt, **SMALL}))
+    with anyio.fail_after(20):
+        await client.call_tool("wait_for_video", {"video_id": created["id"]})
+    return str(created["id"])
+
+
+async def test_links_in_the_output_folder_are_never_followed(
+    settings: Settings, http_client: httpx2.AsyncClient
+) -> None:
+    out = settings.output_dir
+    async with Client(create_server(settings, http_client=http_client)) as client:
+        kept, planted = await _completed(client, "kept"), await _completed(client, "planted")
+        await client.call_tool("download_video", {"video_id": kept})
+        for suffix in (".mp4", ".json"):
+            (out / f"{planted}{suffix}").symlink_to(out / f"{kept}{suffix}")
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert not any(planted in uri for uri in listed), "links are not listed"
+        with pytest.raises(Exception, match="download_video"):
+            await client.read_resource(f"sora://videos/{planted}/video")
+        deleted = structured(await client.call_tool("delete_video", {"video_id": planted, "delete_local_files": True}))
+    assert deleted["local_files_removed"] == []
+    assert (out / f"{kept}.mp4").is_file() and (out / f"{kept}.json").is_file(), "the link's target survives"
+
+
+async def test_a_delete_waits_for_a_download_of_the_same_video(settings: Settings) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, poll_after_ms=10, media="fast"))
+    async with (
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
+        Client(create_server(settings, http_client=http)) as client,
+    ):
+        video_id = await _completed(client)
+        emulator.faults.add(Fault(kind="slow", delay=0.05, method="GET", path="/videos/{video_id}/content"))
+        results: dict[str, object] = {}
+
+        async def call(name: str, arguments: dict[str, object]) -> None:
+            results[name] = await client.call_tool(name, arguments)
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(call, "download_video", {"video_id": video_id})
+                # Once its partial file exists the download holds the video's lock; then delete.
+                while not any(p.name.endswith(".part") for p in settings.output_dir.glob(".*")):  # noqa: ASYNC110
+                    await anyio.sleep(0.005)
+                tasks.start_soon(call, "delete_video", {"video_id": video_id, "delete_local_files": True})
+    saved = structured(results["download_video"])
+    deleted = structured(results["delete_video"])
+    assert deleted["deleted"] is True and saved["path"] in deleted["local_files_removed"]
+    assert not list(settings.output_dir.iterdir()), "what delete reported is what happened"
+
+
+async def test_local_state_is_keyed_by_the_id_that_was_asked_for(tmp_path: Path) -> None:
+    async def lies(request: Request) -> Answer:
+        if request.path.endswith("/content"):
+            return whole(200, MP4_HEAD + b"\x00" * 2000, "video/mp4")
+        return whole(200, video_json("../../video_b"))  # an answer about another (unsafe) id
+
+    async with mcp_against(lies, tmp_path) as (client, _hostile, settings):
+        saved = structured(await client.call_tool("download_video", {"video_id": "video_a"}))
+    assert saved["video_id"] == "video_a"
+    assert sorted(p.name for p in settings.output_dir.iterdir()) == ["video_a.json", "video_a.mp4"]
+    assert json.loads((settings.output_dir / "video_a.json").read_text())["id"] == "video_a"
+
+
+@pytest.mark.parametrize("variant", ["video", "thumbnail"])
+async def test_a_page_is_never_saved_as_media(tmp_path: Path, variant: str) -> None:
+    async def portal(request: Request) -> Answer:
+        if request.path.endswith("/content"):
+            return whole(200, b"<!doctype html><html><body>Sign in to the Wi-Fi</body></html>", "text/html")
+        return whole(200, video_json())
+
+    async with mcp_against(portal, tmp_path) as (client, _hostile, settings):
+        text = error_text(await client.call_tool("download_video", {"video_id": "video_a", "variant": variant}))
+    assert "an HTML page" in text and "Nothing was saved" in text and "OPENAI_BASE_URL" in text
+    assert not settings.output_dir.exists() or not list(settings.output_dir.iterdir())
+
+
+async def test_a_folder_planted_under_an_asset_name(settings: Settings, http_client: httpx2.AsyncClient) -> None:
+    async with Client(create_server(settings, http_client=http_client)) as client:
+        video_id = await _completed(client)
+        (settings.output_dir / f"{video_id}.mp4").mkdir(parents=True)
+        text = error_text(await client.call_tool("download_video", {"video_id": video_id}))
+    assert "is a folder, not a file" in text and "Move or remove" in text
+    assert [p.name for p in settings.output_dir.iterdir()] == [f"{video_id}.mp4"], "no partial file"
+
+
+async def test_listing_survives_files_vanishing_mid_scan(tmp_path: Path) -> None:
+    library = LocalLibrary(LocalStorage(tmp_path))
+    stop = threading.Event()
+
+    def churn() -> None:
+        index = 0
+        while not stop.is_set():
+            path = tmp_path / f"video_{index % 50}.mp4"
+            path.write_bytes(MP4_HEAD)
+            path.unlink()
+            index += 1
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(300):
+            await library.assets()
+    finally:
+        stop.set()
+        worker.join()
+
+
+async def test_stale_partial_files_are_cleaned_at_start_up(settings: Settings, http_client: httpx2.AsyncClient) -> None:
+    out = settings.output_dir
+    out.mkdir(parents=True)
+    stale, fresh = out / ".video_a.mp4.dead.part", out / ".video_b.mp4.live.part"
+    for path in (stale, fresh):
+        path.write_bytes(b"partial")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    async with Client(create_server(settings, http_client=http_client)) as client:
+        await client.list_resources()
+    assert not stale.exists() and fresh.exists(), "a download in flight elsewhere keeps its file"
+
+
+async def test_an_output_path_that_is_a_file(tmp_path: Path) -> None:
+    async def media(request: Request) -> Answer:
+        if request.path.endswith("/content"):
+            return whole(200, MP4_HEAD + b"\x00" * 100, "video/mp4")
+        return whole(200, video_json())
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    async with mcp_against(media, tmp_path, output_dir=blocker) as (client, _hostile, _settings):
+        text = error_text(await client.call_tool("download_video", {"video_id": "video_a"}))
+    assert f"{blocker} is not a folder" in text and "SORA_MCP_OUTPUT_DIR" in text
+
+
+@pytest.mark.parametrize(
+    ("errno_name", "words"),
+    [("ENOSPC", "is full"), ("EROFS", "cannot be written"), ("EACCES", "cannot be written"), ("EISDIR", "is a folder")],
+)
+def test_disk_errors_say_what_where_and_what_to_do(tmp_path: Path, errno_name: str, words: str) -> None:
+    """Disk-full and read-only folders cannot be made here (tests run as root); the mapping is what matters."""
+    import errno as errnos
+
+    error = disk_error(OSError(getattr(errnos, errno_name), os.strerror(getattr(errnos, errno_name))), tmp_path / "f")
+    assert words in str(error) and str(tmp_path) in str(error) and error.hint
+
+
+async def test_cli_download_into_a_planted_folder_exits_cleanly(tmp_path: Path) -> None:
+    emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, media="fast"))
+    async with serve_emulator(emulator) as base_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
+        env |= {"OPENAI_BASE_URL": base_url, "OPENAI_API_KEY": "sk-test-cli", "SORA_MCP_OUTPUT_DIR": str(tmp_path)}
+        command = [
+            sys.executable,
+            "-m",
+            "sora_mcp",
+            "generate",
+            "x",
+            "--model",
+            "m",
+            "--size",
+            "64x64",
+            "--seconds",
+            "1",
+        ]
+        created = await anyio.run_process([*command, "--json"], env=env)
+        video_id = json.loads(created.stdout)["id"]
+        (tmp_path / f"{video_id}.mp4").mkdir()
+        result = await anyio.run_process([sys.executable, "-m", "sora_mcp", "download", video_id], env=env, check=False)
+    assert result.returncode == 1 and b"is a folder" in result.stderr and b"Traceback" not in result.stderr
