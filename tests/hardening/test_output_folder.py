@@ -53,13 +53,15 @@ async def test_links_in_the_output_folder_are_never_followed(
 
 
 async def test_a_delete_waits_for_a_download_of_the_same_video(settings: Settings) -> None:
-    emulator = Emulator(EmulatorConfig(render_seconds=0, queue_seconds=0, poll_after_ms=10, media="fast"))
+    # A 2 MB video sent in 64 KiB chunks 20 ms apart: the download lasts long enough to be caught in flight.
+    config = EmulatorConfig(render_seconds=0, queue_seconds=0, media="fast", pad_video_bytes=2_000_000)
+    emulator = Emulator(config)
     async with (
         httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
         Client(create_server(settings, http_client=http)) as client,
     ):
         video_id = await _completed(client)
-        emulator.faults.add(Fault(kind="slow", delay=0.05, method="GET", path="/videos/{video_id}/content"))
+        emulator.faults.add(Fault(kind="slow", delay=0.02, method="GET", path="/videos/{video_id}/content"))
         results: dict[str, object] = {}
 
         async def call(name: str, arguments: dict[str, object]) -> None:
