@@ -40,7 +40,7 @@ from ._errors import (
     WaitTimeoutError,
 )
 from ._files import resolve_input, resolve_output, write_atomically
-from ._http import Wire, error_from_response, invalid_body, public_url
+from ._http import Wire, error_from_response, invalid_body, public_url, redact_tree
 from ._models import (
     Character,
     DeletedVideo,
@@ -317,8 +317,8 @@ class SoraClient:
             body = response.json()
         except ValueError:
             raise invalid_body(response, self._settings, "it is not JSON", created=created) from None
-        try:
-            return model.model_validate(body)
+        try:  # whatever the server echoes (the key in an error message, say) is redacted before anyone sees it
+            return model.model_validate(redact_tree(body, self._settings.secrets))
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"]) or "the body"

@@ -99,14 +99,14 @@ def public_url(url: httpx2.URL) -> str:
     return without_credentials(str(url.copy_with(query=None)))
 
 
-def _redact_tree(value: Any, secret: Sequence[str]) -> Any:
+def redact_tree(value: Any, secret: Sequence[str]) -> Any:
     """``redact`` applied to every string of a decoded JSON body (kept on the error as ``body``)."""
     if isinstance(value, str):
         return redact(value, secret)
     if isinstance(value, dict):
-        return {key: _redact_tree(item, secret) for key, item in value.items()}
+        return {key: redact_tree(item, secret) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redact_tree(item, secret) for item in value]
+        return [redact_tree(item, secret) for item in value]
     return value
 
 
@@ -165,7 +165,7 @@ def retry_delay(error: APIStatusError, attempt: int) -> float | None:
 def _envelope(response: httpx2.Response, secret: Sequence[str]) -> tuple[dict[str, Any], Any, str]:
     """(the ``error`` object, the redacted body, the server's message), whatever shape the body has."""
     try:
-        body = _redact_tree(response.json(), secret)
+        body = redact_tree(response.json(), secret)
     except ValueError:
         text = redact(response.text[:500].strip(), secret)
         return {}, text, text or response.reason_phrase or "no details"

@@ -115,7 +115,9 @@ class Video(_Wire):
             return data
         data = dict(data)
         word = data.get("status")
-        data["server_status"] = str(word) if word is not None else None
+        if word is not None and not isinstance(word, str):
+            raise ValueError("status is not text")  # an object here is not a video job: refuse the body
+        data["server_status"] = word
         data["status"] = normalize_status(word)
         progress = _whole(data.get("progress"))
         data["progress"] = None if progress is None else max(0, min(100, progress))
