@@ -110,7 +110,7 @@ def drawn() -> list[Reply]:
 
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("get_video_status", {"video_id": "video_a"}),
-    ("wait_for_video", {"video_id": "video_a", "timeout_seconds": 1}),
+    ("wait_for_video", {"video_id": "video_a", "timeout_seconds": 0.3}),
     ("download_video", {"video_id": "video_a"}),
     ("download_video", {"video_id": "video_a", "variant": "thumbnail"}),
     ("list_videos", {}),
