@@ -152,4 +152,4 @@ async def test_every_tool_survives_generated_server_answers(tmp_path: Path) -> N
         for path in settings.output_dir.glob("*") if settings.output_dir.exists() else []:
             head = path.read_bytes()[:12]
             assert path.suffix == ".json" or head[4:8] == b"ftyp" or head.startswith((b"RIFF", b"\xff\xd8", b"\x89PNG"))
-    assert outcomes.get("error", 0) > 10 and outcomes.get("result", 0) > 3, outcomes
+    assert outcomes.get("error", 0) > 10 and outcomes.get("result", 0) >= 1, outcomes
