@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import io
 import json
-import socket
+import re
+import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from PIL import Image
 
@@ -21,35 +20,25 @@ from sora_mcp.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, build_p
 from sora_mcp.cli._progress import Progress
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[str]:
-    port = _free_port()
+    """``sora-mcp emulator --port 0`` as a child process; its base URL is the one it prints once bound."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "sora_mcp", "emulator", "--port", str(port), "--render-seconds", "0.3"],
+        [sys.executable, "-m", "sora_mcp", "emulator", "--port", "0", "--render-seconds", "0.3"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}"
+    assert process.stderr is not None
     try:
-        with httpx2.Client() as http:
-            for _attempt in range(400):
-                try:
-                    if http.get(f"{base}/_emulator/health", timeout=0.5).status_code == 200:
-                        break
-                except httpx2.TransportError:
-                    process.poll()
-                    assert process.returncode is None, "the emulator exited"
-                    time.sleep(0.025)  # readiness of a child process: nothing to await
-        yield f"{base}/v1"
+        ready, _, _ = select.select([process.stderr], [], [], 30)
+        assert ready, "the emulator printed no URL within 30 s"
+        match = re.search(r"(http://\S+/v1)", process.stderr.readline().decode())
+        assert match is not None, "the emulator did not say where it listens"
+        yield match.group(1)
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stderr.close()
 
 
 @pytest.fixture
@@ -114,7 +103,7 @@ def test_exit_codes(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     code, error = cli("status", "video_" + "0" * 48, "--json")
     assert code == EXIT_FAILED and error["error"] == "NotFoundError"
     code, created = cli("generate", "slow", "--model", "t", "--size", "640x480", "--seconds", "20", "--json")
-    code, timed_out = cli("wait", created["id"], "--wait-timeout", "0.01", "--json")
+    code, timed_out = cli("wait", created["id"], "--wait-timeout", "0.2", "--json")  # it is queued for 0.5 s
     assert code == EXIT_TIMEOUT and timed_out["video"]["id"] == created["id"]
     code, _ = cli("generate", "x", *SMALL, "--image", "/etc/passwd")
     assert code == EXIT_USAGE

@@ -3,7 +3,6 @@ to do; no partial file appears under a final name; a create is never sent twice.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from mcp import Client
 from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
 from sora_mcp.server import create_server
+from tests.client.support import closed_port
 from tests.server.conftest import SMALL, error_text, structured
 
 pytestmark = pytest.mark.anyio
@@ -69,10 +69,7 @@ async def test_create_faults_are_reported_and_never_repeated(
 
 
 async def test_connection_refused(settings: Settings) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    configured = settings.model_copy(update={"base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0})
+    configured = settings.model_copy(update={"base_url": f"http://127.0.0.1:{closed_port()}/v1", "max_retries": 0})
     async with Client(create_server(configured)) as client:
         text = error_text(await client.call_tool("list_videos", {}))
     assert "Could not reach" in text and "OPENAI_BASE_URL" in text
