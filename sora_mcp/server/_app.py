@@ -107,7 +107,7 @@ class SoraMCPServer(MCPServer[Runtime]):
         self.shared_runtime: Runtime | None = None
         self._http_client = http_client
         super().__init__(
-            "sora-mcp",
+            name="sora-mcp",
             title="Sora video generation",
             description="Generate, follow, download and manage AI videos through the /v1/videos API.",
             instructions=INSTRUCTIONS,
@@ -182,7 +182,7 @@ class SoraMCPServer(MCPServer[Runtime]):
         """Tell both protocol eras that the resource list (and these resources) changed."""
         await ctx.notify_resources_changed()
         for uri in uris:
-            await ctx.notify_resource_updated(uri)
+            await ctx.notify_resource_updated(uri=uri)
             await self.subscriptions.notify(uri)
         if ctx.protocol_version != "2026-07-28":
             try:
@@ -251,7 +251,7 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         Returns early (timed_out=true) when the time is up: the job keeps running, call again to resume."""
 
         async def report(progress: float, message: str) -> None:
-            await ctx.report_progress(progress, 100.0, message)
+            await ctx.report_progress(progress=progress, total=100.0, message=message)
 
         return await tools.wait_for_video(_runtime(ctx), video_id, timeout_seconds, report)
 

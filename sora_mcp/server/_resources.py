@@ -34,7 +34,7 @@ ID_SECURITY = ResourceSecurity(exempt_params=frozenset({"video_id"}))
 def register_resources(mcp: MCPServer[Any], library: LocalLibrary) -> None:
     for kind, spec in ASSETS.items():
         mcp.resource(
-            asset_template(kind),
+            uri=asset_template(kind),
             name=f"downloaded-{kind}" if kind != "metadata" else "video-metadata",
             title=f"Downloaded {kind}" if kind != "metadata" else "Video metadata",
             description=spec.description,

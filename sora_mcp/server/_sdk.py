@@ -56,8 +56,12 @@ def advertise_resource_changes(server: MCPServer[Any], subscriptions: LegacySubs
         )
 
     lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
-    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscriptions.subscribe)
-    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, subscriptions.unsubscribe)
+    lowlevel.add_request_handler(
+        method="resources/subscribe", params_type=SubscribeRequestParams, handler=subscriptions.subscribe
+    )
+    lowlevel.add_request_handler(
+        method="resources/unsubscribe", params_type=UnsubscribeRequestParams, handler=subscriptions.unsubscribe
+    )
 
 
 class LegacySubscriptions:
@@ -110,6 +114,6 @@ class LegacySubscriptions:
     async def notify(self, uri: str) -> None:
         for connection, session in list(self.by_uri.get(uri, {}).items()):
             try:
-                await session.send_resource_updated(uri)
+                await session.send_resource_updated(uri=uri)
             except (MCPError, anyio.BrokenResourceError, anyio.ClosedResourceError):  # that client is gone
                 self.forget(connection)

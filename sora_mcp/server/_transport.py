@@ -156,6 +156,6 @@ async def serve_http(settings: Settings) -> None:
 def run(settings: Settings) -> None:
     """Run the server on the configured transport until it is stopped."""
     if settings.transport == "stdio":
-        create_server(settings).run("stdio")
+        create_server(settings).run(transport="stdio")
         return
     anyio.run(serve_http, settings)
