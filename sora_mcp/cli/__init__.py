@@ -28,7 +28,7 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "sett
 ENVIRONMENT_HELP = """\
 environment variables (flags win over them):
   OPENAI_API_KEY            API key of the Videos API server (never pass it as a flag)
-  OPENAI_BASE_URL           base URL of a server speaking /v1/videos (default https://api.openai.com/v1)
+  OPENAI_BASE_URL           base URL of a server speaking /v1/videos (no default: api.openai.com shut down)
   SORA_MCP_AUTH_STYLE       bearer (Authorization: Bearer) | azure (api-key header) | none
   OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_API_VERSION   optional headers / api-version query
   SORA_MCP_MODEL, SORA_MCP_SIZE, SORA_MCP_SECONDS          defaults for new videos
