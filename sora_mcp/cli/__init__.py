@@ -21,6 +21,7 @@ from .._config import Settings
 from .._errors import ConfigurationError
 from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands, printable
+from ._install import add_install_commands
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     add_commands(commands, _add_settings_flags, settings_from_args)
+    add_install_commands(commands)
 
     emulator = commands.add_parser(
         "emulator",
