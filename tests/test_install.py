@@ -526,3 +526,37 @@ async def test_the_key_reaches_a_real_server(
     entry = document[HOSTS[host].servers_key]["sora"]
     params = host_launch(entry, home, host_env, inputs)
     assert await list_tools(params, call_list_videos=True) == set(TOOL_NAMES)
+
+
+# --- the demo's closing hints ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_hints_work_when_pasted(tmp_path: Path) -> None:
+    """Each hint is run as a shell would split it, in a bare home, outside `uv run`."""
+    import shlex
+    import subprocess
+
+    from sora_mcp.cli._demo import _print_next_steps
+
+    lines: list[str] = []
+    _print_next_steps(lines.append, tmp_path)
+    commands = [line.split(":", 1)[1].strip() for line in lines if " install " in line and ":" in line]
+    assert len(commands) == len(HOSTS), lines
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == sys.executable, "an absolute command: no `sora-mcp` on PATH needed"
+        host = words[words.index("install") + 1]
+        printed = subprocess.run(
+            [*words, "--print"], env=env, cwd=home, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert printed.returncode == 0, printed.stderr
+        entry = json.loads(printed.stdout)[HOSTS[host].servers_key]["sora"]
+        assert entry["command"] == sys.executable and "emulator" in entry["args"]
+        assert not any(home.rglob("*.json")), "--print wrote nothing"
+    done = subprocess.run(shlex.split(commands[0]), env=env, cwd=home, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "sora" in json.loads((home / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]
