@@ -17,7 +17,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import BlobResourceContents, CallToolResult, TextContent
 
-from ._install import install_line
+from ._install import install_line, temporary_environment_note
 from ._progress import Progress
 
 __all__ = ["DemoError", "run_demo"]
@@ -149,6 +149,9 @@ def _print_next_steps(say: Any, folder: Path) -> None:
         "/v1/videos (OpenAI's own shut down on 2026-09-24), with --auth-style, --model and --api-key-env NAME "
         "as it needs (`install --help`)."
     )
+    note = temporary_environment_note()
+    if note:
+        say(f"  Note: {note}")
 
 
 NEXT_STEP_HOSTS = (

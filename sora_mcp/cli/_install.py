@@ -653,10 +653,16 @@ def run_uninstall(args: argparse.Namespace) -> int:
 
 
 def _warn_if_temporary() -> None:
-    if "archive-v0" in Path(sys.prefix).parts:  # uv's cache: where `uvx` keeps its throwaway environments
-        print(
-            f"sora-mcp install: note: this sora-mcp runs from uv's cache ({sys.prefix}); `uv cache clean` would "
-            "remove it. For a lasting install: `uv tool install <the wheel or folder>`, then run its "
-            "`sora-mcp install ...`.",
-            file=sys.stderr,
-        )
+    note = temporary_environment_note()
+    if note:
+        print(f"sora-mcp install: note: {note}", file=sys.stderr)
+
+
+def temporary_environment_note() -> str | None:
+    """Said when this sora-mcp runs from uv's cache (a ``uvx`` environment), which ``uv cache clean`` removes."""
+    if "archive-v0" not in Path(sys.prefix).parts:
+        return None
+    return (
+        f"this sora-mcp runs from uv's cache ({sys.prefix}), which `uv cache clean` removes. For a lasting "
+        "install: `uv tool install <the wheel or a clone>`, then run its `sora-mcp install ...`."
+    )
