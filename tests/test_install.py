@@ -16,7 +16,9 @@ import io
 import json
 import os
 import re
+import shlex
 import stat
+import subprocess
 import sys
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -27,6 +29,7 @@ from mcp import Client, StdioServerParameters
 from pydantic import SecretStr
 
 from sora_mcp.cli import EXIT_OK, EXIT_USAGE, main
+from sora_mcp.cli._demo import _print_next_steps
 from sora_mcp.cli._install import (
     HOSTS,
     Entry,
@@ -438,8 +441,6 @@ def test_output_dir_is_made_absolute(home: Path, monkeypatch: pytest.MonkeyPatch
 
 def install(home: Path, *argv: str, stdin: str | None = None) -> None:
     """Run `sora-mcp install` as a person would: its own process, a home of its own."""
-    import subprocess
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_", "XDG_CONFIG"))}
     env.update(HOME=str(home), USERPROFILE=str(home))
     result = subprocess.run(
@@ -534,11 +535,6 @@ async def test_the_key_reaches_a_real_server(
 @pytest.mark.slow
 def test_the_demo_hints_work_when_pasted(tmp_path: Path) -> None:
     """Each hint is run as a shell would split it, in a bare home, outside `uv run`."""
-    import shlex
-    import subprocess
-
-    from sora_mcp.cli._demo import _print_next_steps
-
     lines: list[str] = []
     _print_next_steps(lines.append, tmp_path)
     commands = [line.split(":", 1)[1].strip() for line in lines if " install " in line and ":" in line]
