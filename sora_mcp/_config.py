@@ -16,7 +16,6 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
-    "DEFAULT_BASE_URL",
     "LOOPBACK_HOSTS",
     "AuthStyle",
     "Backend",
@@ -26,7 +25,6 @@ __all__ = [
     "default_output_dir",
 ]
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 AuthStyle = Literal["bearer", "azure", "none"]
 Backend = Literal["api", "emulator"]
 Transport = Literal["stdio", "sse", "streamable-http"]
@@ -67,10 +65,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("api_key", "SORA_MCP_API_KEY", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
         description="API key for the Videos API server (OPENAI_API_KEY).",
     )
-    base_url: str = Field(
-        default=DEFAULT_BASE_URL,
+    base_url: str | None = Field(
+        default=None,  # OpenAI's own Videos API shut down on 2026-09-24: no default serves it any more
         validation_alias=AliasChoices("base_url", "SORA_MCP_BASE_URL", "OPENAI_BASE_URL"),
-        description="Base URL of a server that speaks /v1/videos (OPENAI_BASE_URL).",
+        description="Base URL of a server that speaks /v1/videos (OPENAI_BASE_URL); unset until configured.",
     )
     auth_style: AuthStyle = Field(
         default="bearer",
@@ -169,7 +167,9 @@ class Settings(BaseSettings):
 
     @field_validator("base_url")
     @classmethod
-    def _check_base_url(cls, value: str) -> str:
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"base URL {without_credentials(value)!r} must start with http:// or https://")
@@ -205,12 +205,12 @@ class Settings(BaseSettings):
     @property
     def shown_base_url(self) -> str:
         """The base URL as it may be shown: without any ``user:password@``."""
-        return without_credentials(self.base_url)
+        return without_credentials(self.base_url) if self.base_url else "(no server configured)"
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """What must never be shown: the key, and a password in the base URL."""
-        password = urlsplit(self.base_url).password
+        password = urlsplit(self.base_url or "").password
         return tuple(value for value in (self.api_key_value, password) if value)
 
     @property

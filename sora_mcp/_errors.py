@@ -5,7 +5,8 @@ person or a model (it never contains the API key).
 
     SoraError
     ├── ConfigurationError            settings are missing or wrong (no key, bad base URL)
-    │   └── MissingAPIKeyError        no key, and the auth style needs one: nothing was sent
+    │   ├── MissingAPIKeyError        no key, and the auth style needs one: nothing was sent
+    │   └── MissingBaseURLError       no server configured (no base URL): nothing was sent
     ├── InputError                    a local input was refused before anything was sent
     │   ├── ImageReferenceError       not an image, unreadable, too large, wrong size
     │   └── PathNotAllowedError       outside the output directory / allowed input roots
@@ -54,6 +55,7 @@ __all__ = [
     "InputError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "ModelNotAvailableError",
     "NotFoundError",
     "PathNotAllowedError",
@@ -94,6 +96,10 @@ class ConfigurationError(SoraError):
 
 class MissingAPIKeyError(ConfigurationError):
     """No API key is configured and the auth style needs one, so no request was sent."""
+
+
+class MissingBaseURLError(ConfigurationError):
+    """No base URL is configured (there is no working default since 2026-09-24), so nothing was sent."""
 
 
 class InputError(SoraError):

@@ -35,6 +35,7 @@ from ._errors import (
     ConflictError,
     InternalServerError,
     MissingAPIKeyError,
+    MissingBaseURLError,
     ModelNotAvailableError,
     NotFoundError,
     PermissionDeniedError,
@@ -55,6 +56,14 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 MAX_HINTED_DELAY = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
+NO_SERVER_MESSAGE = (
+    "No server is configured (OPENAI_BASE_URL is unset), so no request was sent. Two ways on: point sora-mcp "
+    "at a server that still speaks /v1/videos: set OPENAI_BASE_URL (Azure OpenAI "
+    "https://<resource>.openai.azure.com/openai/v1 with SORA_MCP_AUTH_STYLE=azure, a LiteLLM proxy, vLLM-Omni, "
+    "SGLang Diffusion or a gateway) and OPENAI_API_KEY if it needs one; or start the server with "
+    "`sora-mcp serve --backend emulator` to try everything locally without a key. (OpenAI's own Videos API at "
+    "api.openai.com shut down on 2026-09-24.)"
+)
 _SECRET_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,})")
 # "The model `sora-2` does not exist or you do not have access to it." (OpenAI), "The API deployment for
 # this resource does not exist." / "DeploymentNotFound" (Azure), "Model x is not supported" (gateways).
@@ -263,7 +272,7 @@ def _is_model_gone(code: str | None, message: str) -> bool:
 
 
 def _model_gone_message(server_message: str, settings: Settings, model: str | None) -> str:
-    host = urlsplit(settings.base_url).hostname or settings.shown_base_url
+    host = urlsplit(settings.base_url or "").hostname or settings.shown_base_url
     what = f"model {model!r}" if model else "the requested model"
     text = f"{settings.shown_base_url} does not offer {what}: {server_message}"
     if (model or "").startswith("sora") or host == "api.openai.com":
@@ -430,6 +439,8 @@ class Wire:
         self.timeout = httpx2.Timeout(settings.timeout, connect=settings.connect_timeout)
 
     def url(self, path: str) -> str:
+        if self.settings.base_url is None:
+            raise MissingBaseURLError(NO_SERVER_MESSAGE)
         return self.settings.base_url + path
 
     def headers(self) -> dict[str, str]:

@@ -1,28 +1,28 @@
-"""Every file in manifests/ parses, has what its host requires, and the command it names really
-starts the server (run over stdio with the official MCP client)."""
+"""Every file in manifests/ parses and has what its host or registry requires; the host examples are
+exactly what `sora-mcp install` writes (whose configs are started the way hosts start them in
+tests/test_install.py and by Claude Code itself in tests/test_claude_code.py); the bundle's manifest is
+started in tests/test_bundle.py. And no file tells anyone to run a package we have not published.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
-from mcp import Client, StdioServerParameters
 
 import sora_mcp
+from sora_mcp.cli import build_parser
+from sora_mcp.cli._install import HOSTS, build_entry, fragment, options_from_args, render
 from tests.server.conftest import TOOL_NAMES
-
-pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "manifests"
 TOOLS = set(TOOL_NAMES)
+PLACEHOLDER = ["/path/to/sora-mcp/.venv/bin/python", "-m", "sora_mcp"]  # as manifests/README.md explains
 
 
 def load(relative: str) -> dict[str, Any]:
@@ -31,37 +31,30 @@ def load(relative: str) -> dict[str, Any]:
     return data
 
 
-def test_every_json_file_parses() -> None:
-    files = sorted(MANIFESTS.rglob("*.json"))
-    assert len(files) >= 7
-    for path in files:
-        json.loads(path.read_text(encoding="utf-8"))
+def examples() -> list[tuple[str, str]]:
+    """(file, the install command that writes it), from the table in manifests/README.md."""
+    text = (MANIFESTS / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^\| \[`([^`]+)`\]\(\1\) \| `(sora-mcp install [^`]+)` \|$", text, flags=re.MULTILINE)
 
 
-def test_mcpb_manifest() -> None:
-    manifest = load("mcpb/manifest.json")
-    for key in ("manifest_version", "name", "version", "description", "author", "server"):
-        assert manifest[key], key
-    assert manifest["version"] == sora_mcp.__version__
-    assert manifest["server"]["mcp_config"]["command"] == "uv"
-    key = manifest["user_config"]["api_key"]
-    assert key["sensitive"] is True and key["type"] == "string"
-    assert {tool["name"] for tool in manifest["tools"]} == TOOLS
-    assert manifest["server"]["mcp_config"]["env"]["OPENAI_API_KEY"] == "${user_config.api_key}"
+def test_every_json_file_parses_and_is_described() -> None:
+    files = sorted(path.relative_to(MANIFESTS).as_posix() for path in MANIFESTS.rglob("*.json"))
+    for name in files:
+        json.loads((MANIFESTS / name).read_text(encoding="utf-8"))
+    assert set(files) == {file for file, _ in examples()} | {"mcpb/manifest.json", "server.json"}
 
 
-def test_registry_server_json() -> None:
-    server = load("server.json")
-    assert re.fullmatch(r"[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+", server["name"])
-    assert 1 <= len(server["description"]) <= 100
-    assert server["version"] == sora_mcp.__version__ != "latest"
-    [package] = server["packages"]
-    assert package["registryType"] == "pypi" and package["identifier"] == "sora-mcp"
-    assert package["version"] == server["version"] and package["transport"] == {"type": "stdio"}
-    secrets = [env for env in package["environmentVariables"] if env.get("isSecret")]
-    assert [env["name"] for env in secrets] == ["OPENAI_API_KEY"]
-    # PyPI ownership proof for the registry
-    assert f"mcp-name: {server['name']}" in (ROOT / "README.md").read_text(encoding="utf-8")
+def test_there_is_an_example_for_every_host() -> None:
+    hosts = {shlex.split(command)[2] for _, command in examples()}
+    assert hosts == set(HOSTS)
+
+
+@pytest.mark.parametrize(("file", "command"), examples())
+def test_each_example_is_what_install_writes(file: str, command: str) -> None:
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    entry = build_entry(args.host, options_from_args(args), command=PLACEHOLDER, name=args.name, scope=args.scope)
+    expected = render(fragment(args.host, args.name, entry))
+    assert (MANIFESTS / file).read_text(encoding="utf-8") == expected, f"regenerate {file} from: {command}"
 
 
 def test_vscode_key_is_a_password_input() -> None:
@@ -71,48 +64,110 @@ def test_vscode_key_is_a_password_input() -> None:
     assert config["servers"]["sora"]["env"]["OPENAI_API_KEY"] == f"${{input:{prompt['id']}}}"
 
 
-def _entries() -> list[tuple[str, str, list[str], dict[str, str]]]:
-    """(label, command, args, env) of every server entry of every host file."""
-    entries: list[tuple[str, str, list[str], dict[str, str]]] = []
-    for relative, top in (
-        ("claude-desktop/claude_desktop_config.json", "mcpServers"),
-        ("claude-desktop/claude_desktop_config.emulator.json", "mcpServers"),
-        ("claude-code/.mcp.json", "mcpServers"),
-        ("vscode/mcp.json", "servers"),
-        ("cursor/mcp.json", "mcpServers"),
-    ):
-        for name, entry in load(relative)[top].items():
-            entries.append((f"{relative}:{name}", entry["command"], entry["args"], entry.get("env", {})))
-    for line in (MANIFESTS / "claude-code" / "add.sh").read_text(encoding="utf-8").splitlines():
-        if line.startswith("claude mcp add"):
-            words = shlex.split(line)
-            command = words[words.index("--") + 1 :]
-            entries.append((f"add.sh:{words[3]}", command[0], command[1:], {}))
-    manifest = load("mcpb/manifest.json")["server"]["mcp_config"]
-    entries.append(("mcpb", manifest["command"], manifest["args"], {}))
-    return entries
+def test_claude_code_project_file_expands_to_empty_when_unset() -> None:
+    """`${VAR}` unset makes Claude Code warn and pass the text through; `${VAR:-}` passes an empty value."""
+    env = load("claude-code/.mcp.json")["mcpServers"]["sora"]["env"]
+    assert env == {"OPENAI_API_KEY": "${AZURE_OPENAI_API_KEY:-}"}
 
 
-def _runnable(command: str, args: list[str]) -> tuple[str, list[str]]:
-    """`uvx sora-mcp ...` runs the published package; here it runs this checkout the same way."""
-    if command == "uvx":
-        assert args[0] == "sora-mcp"
-        return sys.executable, ["-m", "sora_mcp", *args[1:]]
-    assert command == "uv" and args[:3] == ["run", "--directory", "${__dirname}"]
-    return "uv", ["run", "--directory", str(ROOT), *args[3:]]
+def test_mcpb_manifest() -> None:
+    manifest = load("mcpb/manifest.json")
+    for key in ("manifest_version", "name", "version", "description", "author", "server"):
+        assert manifest[key], key
+    assert manifest["version"] == sora_mcp.__version__
+    config = manifest["server"]["mcp_config"]
+    assert config["command"] == "uv"
+    run = config["args"][: config["args"].index("sora-mcp")]
+    assert run[:3] == ["run", "--directory", "${__dirname}"]
+    assert "--frozen" in run and ("--no-dev" in run or "--no-default-groups" in run), "locked runtime deps only"
+    assert config["args"][config["args"].index("sora-mcp") + 1] == "serve"
+    key = manifest["user_config"]["api_key"]
+    assert key["sensitive"] is True and key["type"] == "string"
+    assert {tool["name"] for tool in manifest["tools"]} == TOOLS
+    assert config["env"]["OPENAI_API_KEY"] == "${user_config.api_key}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(("label", "command", "args", "env"), _entries(), ids=lambda v: v if isinstance(v, str) else "")
-async def test_named_command_starts_the_server(
-    label: str, command: str, args: list[str], env: dict[str, str], tmp_path: Path
-) -> None:
-    assert args[args.index("sora-mcp") + 1] == "serve", "hosts must start the MCP server"
-    executable, argv = _runnable(command, args)
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
-    child_env["SORA_MCP_OUTPUT_DIR"] = str(tmp_path)
-    params = StdioServerParameters(command=executable, args=argv, env=child_env, cwd=str(tmp_path))
-    with anyio.fail_after(120):
-        async with Client(params) as client:
-            tools = {tool.name for tool in (await client.list_tools()).tools}
-    assert tools == TOOLS, label
+def test_mcpb_user_config_is_always_substituted() -> None:
+    """mcpb leaves `${user_config.x}` as literal text when x has no value and no default: every optional
+    field the env uses needs a default, and none points at the retired api.openai.com."""
+    manifest = load("mcpb/manifest.json")
+    used = re.findall(r"\$\{user_config\.([a-z_]+)\}", json.dumps(manifest["server"]["mcp_config"]))
+    for name in used:
+        option = manifest["user_config"][name]
+        assert option.get("required") or "default" in option, name
+        assert "${" not in str(option.get("default", "")), f"{name}: mcpb does not substitute inside defaults"
+    assert "api.openai.com" not in json.dumps(manifest["user_config"])
+
+
+# The registry's Package object (schema 2025-12-11) allows no other fields; `_meta` keeps only this key.
+PACKAGE_FIELDS = {
+    *("registryType", "registryBaseUrl", "identifier", "version", "fileSha256", "runtimeHint", "transport"),
+    *("runtimeArguments", "packageArguments", "environmentVariables"),
+}
+PUBLISHER_META = "io.modelcontextprotocol.registry/publisher-provided"
+
+
+def test_registry_server_json() -> None:
+    server = load("server.json")
+    assert re.fullmatch(r"[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+", server["name"])
+    assert 1 <= len(server["description"]) <= 100
+    assert server["version"] == sora_mcp.__version__ != "latest"
+    [package] = server["packages"]
+    assert set(package) <= PACKAGE_FIELDS
+    assert package["registryType"] == "pypi" and package["identifier"] == "sora-mcp"
+    assert package["version"] == server["version"] and package["transport"] == {"type": "stdio"}
+    secrets = [env for env in package["environmentVariables"] if env.get("isSecret")]
+    assert [env["name"] for env in secrets] == ["OPENAI_API_KEY"]
+    assert "api.openai.com" not in json.dumps(package)
+    # It says how it will be published, and that it is not yet.
+    assert set(server["_meta"]) == {PUBLISHER_META}
+    assert len(json.dumps(server["_meta"][PUBLISHER_META]).encode()) <= 4096
+    assert "not yet published" in json.dumps(server["_meta"])
+    # PyPI ownership proof for the registry
+    assert f"mcp-name: {server['name']}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# --- nothing points at a package we do not publish ---------------------------------------------------
+
+SKIP = {".git", ".venv", "tests", "dist", "build", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
+TEXT = {".md", ".json", ".py", ".sh", ".toml", ".yml", ".yaml", ".txt", ".cfg", ".ini", ""}
+UNPINNED_UVX = re.compile(r"\buvx\s+(?:(?:--?[a-z][\w-]*(?:[ =](?!sora-mcp)\S+)?)\s+)*sora-mcp\b")
+
+
+def shipped_text_files() -> list[Path]:
+    files = []
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if path.is_file() and not SKIP & set(parts) and path.suffix in TEXT and path.stat().st_size < 1_000_000:
+            files.append(path)
+    return files
+
+
+def _tells_to_run_unpublished(text: str) -> list[str]:
+    found = [match.group(0) for match in UNPINNED_UVX.finditer(text) if "--from" not in match.group(0)]
+    for config in re.findall(r'"command":\s*"uvx",\s*"args":\s*\[([^\]]*)\]', text):
+        args = json.loads(f"[{config}]")
+        if "--from" not in args and "sora-mcp" in args:
+            found.append(f"uvx {' '.join(args)}")
+    return found
+
+
+def test_the_scanner_finds_what_it_looks_for() -> None:
+    assert _tells_to_run_unpublished("claude mcp add sora -- uvx sora-mcp serve")
+    assert _tells_to_run_unpublished("run `uvx --python 3.12 sora-mcp demo`")
+    assert _tells_to_run_unpublished('{"command": "uvx", "args": ["sora-mcp", "serve"]}')
+    assert not _tells_to_run_unpublished("uvx --from dist/sora_mcp-0.1.0-py3-none-any.whl sora-mcp demo")
+    assert not _tells_to_run_unpublished('{"command": "uvx", "args": ["--from", "./w.whl", "sora-mcp"]}')
+
+
+def test_no_file_tells_anyone_to_run_an_unpublished_package() -> None:
+    files = shipped_text_files()
+    assert {"README.md", "manifests/README.md", "manifests/server.json"} <= {
+        p.relative_to(ROOT).as_posix() for p in files
+    }
+    offenders = {
+        path.relative_to(ROOT).as_posix(): found
+        for path in files
+        if (found := _tells_to_run_unpublished(path.read_text(encoding="utf-8", errors="replace")))
+    }
+    assert not offenders, f"`uvx sora-mcp` runs whatever PyPI has under that name (nothing of ours yet): {offenders}"

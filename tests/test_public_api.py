@@ -31,6 +31,7 @@ PUBLIC = {
     "InputError",
     "InternalServerError",
     "MissingAPIKeyError",
+    "MissingBaseURLError",
     "ModelNotAvailableError",
     "NotFoundError",
     "Order",

@@ -2,33 +2,56 @@
 
 - The first block holds the two commands: the demo (run for real) and the test command (which is
   what `.ci/run` runs; running pytest inside pytest would recurse, so equality is checked).
-- Every `sora-mcp ...` and `claude mcp add ...` line elsewhere is run, or its server is started.
+- A block marked `<!-- runnable -->` (the HTML comment on the line before its fence) is run as it
+  stands, with bash from the repository's folder, in a temporary home with no key or server configured.
+- In the other blocks, a line with `<placeholders>` must parse as a `sora-mcp` command; every other
+  `sora-mcp ...` line is run (the emulator's, until it answers).
 - The Development block's commands are exactly the ones `.ci/run` runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client, StdioServerParameters
+
+import sora_mcp
+from sora_mcp.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+RUNNABLE = "<!-- runnable -->"
+
+
+@dataclass(frozen=True)
+class Block:
+    text: str
+    runnable: bool
+
+    @property
+    def lines(self) -> list[str]:
+        return [_strip_comment(line) for line in self.text.splitlines() if _strip_comment(line)]
+
+
+def blocks() -> list[Block]:
+    found = re.finditer(r"(?:^(<!-- runnable -->)\n)?^```bash\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
+    return [Block(text=match.group(2), runnable=bool(match.group(1))) for match in found]
 
 
 def code_blocks() -> list[list[str]]:
-    blocks = re.findall(r"```bash\n(.*?)```", README, flags=re.DOTALL)
-    return [[_strip_comment(line) for line in block.splitlines() if _strip_comment(line)] for block in blocks]
+    return [block.lines for block in blocks()]
 
 
 def _strip_comment(line: str) -> str:
@@ -36,7 +59,7 @@ def _strip_comment(line: str) -> str:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_", "AZURE_OPENAI_"))}
     env.update(extra)
     return env
 
@@ -46,6 +69,13 @@ def test_readme_starts_with_the_two_commands() -> None:
     first = code_blocks()[0]
     assert first == ["uv run sora-mcp demo", "uv run pytest"]
     assert "\nuv run pytest\n" in CI, ".ci/run must run the README's test command"
+
+
+def test_then_it_says_how_to_plug_it_in() -> None:
+    headings = re.findall(r"^## (.+)$", README, flags=re.MULTILINE)
+    assert headings[0] == "Plug it into your assistant"
+    section = README.split("## Plug it into your assistant", 1)[1].split("\n## ", 1)[0]
+    assert "sora-mcp install" in section and "build_bundle.py" in section and "uvx --from dist/" in section
 
 
 def test_development_commands_are_what_ci_runs() -> None:
@@ -75,50 +105,111 @@ def test_first_command_runs_the_demo(tmp_path: Path) -> None:
     assert list(tmp_path.glob("video_*.mp4")) and list(tmp_path.glob("video_*.thumbnail.webp"))
 
 
+# --- blocks marked runnable ----------------------------------------------------------------------------
+
+
+def runnable_blocks() -> list[Block]:
+    return [block for block in blocks() if block.runnable]
+
+
+def test_the_runnable_blocks_are_marked() -> None:
+    commands = [line for block in runnable_blocks() for line in block.lines]
+    assert "uv run sora-mcp install claude-code --backend emulator" in commands
+    assert "uv run python scripts/build_bundle.py" in commands
+    assert f"uvx --from dist/sora_mcp-{sora_mcp.__version__}-py3-none-any.whl sora-mcp demo" in commands
+    assert not [line for line in commands if "<" in line], "a runnable block holds no placeholders"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", runnable_blocks(), ids=lambda block: block.lines[0][:60])
+def test_runnable_block(block: Block, tmp_path: Path) -> None:
+    """Run as a reader would paste it, from the repository's folder, in a home of its own (uv's cache is
+    the real one, as it is for the reader)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv is not None, "uv is needed to run the README"
+    cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache)
+    env["PATH"] = os.pathsep.join([str(Path(uv).parent), env.get("PATH", "")])
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.text],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    text = block.text
+    if "install claude-code" in text:
+        claude = json.loads((home / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]["sora"]
+        assert Path(claude["command"]).is_absolute() and Path(claude["command"]).exists()
+        assert claude["args"] == ["-m", "sora_mcp", "serve", "--backend", "emulator"]
+        assert (home / ".config" / "Claude" / "claude_desktop_config.json").is_file()
+        assert not (home / ".config" / "Code").exists(), "--print writes nothing"
+        assert '"servers"' in result.stdout
+    if "build_bundle.py" in text:
+        assert (ROOT / "dist" / f"sora-mcp-{sora_mcp.__version__}.mcpb").is_file()
+    if "sora-mcp demo" in text:
+        assert "read_resource:" in result.stdout
+        assert list((home / ("Movies" if sys.platform == "darwin" else "Videos") / "sora-mcp").glob("video_*.mp4"))
+
+
+# --- the other blocks ---------------------------------------------------------------------------------
+
+
 def _other_commands() -> list[str]:
-    return [line for block in code_blocks()[1:-1] for line in block]
+    middle = blocks()[1:-1]
+    return [line for block in middle if not block.runnable for line in block.lines]
 
 
 def test_every_other_command_is_known() -> None:
     for line in _other_commands():
-        assert line.startswith(("claude mcp add", "sora-mcp ", "uv run sora-mcp ")), line
+        assert line.startswith(("sora-mcp ", "uv run sora-mcp ")), line
 
 
-@pytest.mark.slow
-@pytest.mark.anyio
-@pytest.mark.parametrize("line", [line for line in _other_commands() if line.startswith("claude mcp add")])
-async def test_claude_code_lines_start_the_server(line: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("line", [line for line in _other_commands() if "<" in line])
+def test_template_lines_parse(line: str) -> None:
+    """A line with placeholders cannot run, but its command and flags must exist."""
     words = shlex.split(line)
-    server = words[words.index("--") + 1 :]
-    assert server[:2] == ["uvx", "sora-mcp"]
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "sora_mcp", *server[2:]],
-        env=clean_env(SORA_MCP_OUTPUT_DIR=str(tmp_path)),
-    )
-    with anyio.fail_after(60):
-        async with Client(params) as client:
-            assert "generate_video" in {tool.name for tool in (await client.list_tools()).tools}
+    words = words[words.index("sora-mcp") + 1 :]
+    filled = [re.sub(r"<[^>]+>", "x", word) for word in words]
+    args = build_parser().parse_args(filled)
+    assert args.handler is not None
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("line", [line for line in _other_commands() if "sora-mcp " in line and "claude" not in line])
+@pytest.mark.parametrize("line", [line for line in _other_commands() if "<" not in line])
 def test_sora_mcp_lines_run(line: str, tmp_path: Path) -> None:
     words = shlex.split(line)
     words = words[words.index("sora-mcp") + 1 :]
     if words[0] == "emulator":
         _check_emulator_starts(words)
         return
+    home = tmp_path / "home"
+    home.mkdir()
+    if words[0] == "uninstall":  # the README's uninstall follows an install
+        subprocess.run(
+            [sys.executable, "-m", "sora_mcp", "install", words[1], "--backend", "emulator"],
+            env=clean_env(HOME=str(home)),
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
     result = subprocess.run(
         [sys.executable, "-m", "sora_mcp", *words],
         cwd=tmp_path,
-        env=clean_env(SORA_MCP_OUTPUT_DIR=str(tmp_path)),
+        env=clean_env(SORA_MCP_OUTPUT_DIR=str(tmp_path), HOME=str(home)),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    if words[0] == "uninstall":
+        assert "Removed" in result.stdout
 
 
 def _check_emulator_starts(words: list[str]) -> None:
@@ -147,5 +238,5 @@ def _poll(url: str) -> int:
             try:
                 return http.get(url, timeout=0.5).status_code
             except httpx2.TransportError:
-                anyio.run(anyio.sleep, 0.05)
+                anyio.run(anyio.sleep, 0.05)  # readiness poll of a subprocess: the one allowed wait
     raise AssertionError(f"{url} never answered")

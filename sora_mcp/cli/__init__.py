@@ -21,6 +21,7 @@ from .._config import Settings
 from .._errors import ConfigurationError
 from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands, printable
+from ._install import add_install_commands
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
@@ -28,7 +29,7 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "sett
 ENVIRONMENT_HELP = """\
 environment variables (flags win over them):
   OPENAI_API_KEY            API key of the Videos API server (never pass it as a flag)
-  OPENAI_BASE_URL           base URL of a server speaking /v1/videos (default https://api.openai.com/v1)
+  OPENAI_BASE_URL           base URL of a server speaking /v1/videos (no default: api.openai.com shut down)
   SORA_MCP_AUTH_STYLE       bearer (Authorization: Bearer) | azure (api-key header) | none
   OPENAI_ORG_ID, OPENAI_PROJECT_ID, OPENAI_API_VERSION   optional headers / api-version query
   SORA_MCP_MODEL, SORA_MCP_SIZE, SORA_MCP_SECONDS          defaults for new videos
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     add_commands(commands, _add_settings_flags, settings_from_args)
+    add_install_commands(commands)
 
     emulator = commands.add_parser(
         "emulator",

@@ -9,8 +9,6 @@ resource, and print where the files are and how to plug the server into a host.
 from __future__ import annotations
 
 import base64
-import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,6 +17,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.types import BlobResourceContents, CallToolResult, TextContent
 
+from ._install import install_line, temporary_environment_note
 from ._progress import Progress
 
 __all__ = ["DemoError", "run_demo"]
@@ -139,16 +138,26 @@ async def _wait(client: Client, video_id: str, bar: Progress) -> dict[str, Any]:
 
 
 def _print_next_steps(say: Any, folder: Path) -> None:
-    command = shutil.which("sora-mcp") or "sora-mcp"
-    config = {"mcpServers": {"sora": {"command": command, "args": ["serve"], "env": {"OPENAI_API_KEY": "sk-..."}}}}
+    """How to plug this installation into a host: commands that work as pasted (absolute, no PATH lookup)."""
     say("")
     say(f"Done. Files are in {folder}")
-    say("Plug sora-mcp into your assistant (templates for every host are in manifests/):")
-    say("  Claude Code:    claude mcp add sora -- sora-mcp serve --backend emulator")
-    say("  Claude Desktop: add to claude_desktop_config.json:")
-    for line in json.dumps(config, indent=2).splitlines():
-        say(f"    {line}")
+    say("Plug sora-mcp into your assistant: paste one line (add --print to see the change first).")
+    for host, title in NEXT_STEP_HOSTS:
+        say(f"  {title + ':':16}{install_line(host, '--backend', 'emulator')}")
     say(
-        '  Without a key, use args ["serve", "--backend", "emulator"]; with one, set OPENAI_BASE_URL '
-        "to a server that still offers your model (OpenAI's own Videos API shut down on 2026-09-24)."
+        "  For a real server, replace --backend emulator by --base-url URL of a server that still speaks "
+        "/v1/videos (OpenAI's own shut down on 2026-09-24), with --auth-style, --model and --api-key-env NAME "
+        "as it needs (`install --help`)."
     )
+    note = temporary_environment_note()
+    if note:
+        say(f"  Note: {note}")
+
+
+NEXT_STEP_HOSTS = (
+    ("claude-code", "Claude Code"),
+    ("claude-desktop", "Claude Desktop"),
+    ("vscode", "VS Code"),
+    ("cursor", "Cursor"),
+    ("windsurf", "Windsurf"),
+)

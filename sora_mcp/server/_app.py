@@ -56,9 +56,11 @@ server about an hour after a video completes, so download promptly.
 """
 
 NO_KEY_MESSAGE = (
-    "No API key is configured, so no request was sent. Set OPENAI_API_KEY in the environment the MCP host "
-    "starts sora-mcp with (for Azure also SORA_MCP_AUTH_STYLE=azure and OPENAI_BASE_URL), or start the server "
-    "with `sora-mcp serve --backend emulator` to try everything locally without a key."
+    "No API key is configured, so no request was sent. Two ways on: set OPENAI_API_KEY, with OPENAI_BASE_URL "
+    "pointing at a server that still speaks /v1/videos (for Azure also SORA_MCP_AUTH_STYLE=azure; "
+    "SORA_MCP_AUTH_STYLE=none for servers without auth such as vLLM-Omni or SGLang), in the environment the MCP "
+    "host starts sora-mcp with; or start the server with `sora-mcp serve --backend emulator` to try everything "
+    "locally without a key."
 )
 
 # --- tool annotations (hints for hosts: what may change what) ---------------------------------------
