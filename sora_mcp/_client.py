@@ -553,9 +553,13 @@ async def _notify(on_progress: ProgressCallback | None, video: Video) -> None:
 
 
 # What servers say when they refuse how a body is encoded, not what it holds (FastAPI, Starlette, LiteLLM).
+# Two say it indirectly: a server that cannot see the prompt we always send reads only the other encoding
+# (vLLM-Omni's form parser given JSON: "('body', 'prompt'), 'msg': 'Field required'"), and SGLang wants a
+# file in every form ("input_reference file is required") but takes a text-only create as JSON.
 _ENCODING_REFUSED = re.compile(
-    r"content[- ]type|multipart|form[- ]data|application/json|json body|unsupported media|expected (a )?(form|json)",
-    re.IGNORECASE,
+    r"content[- ]type|multipart|form[- ]data|application/json|json body|unsupported media|expected (a )?(form|json)"
+    r"|\bprompt\b.{0,80}\b(field required|missing|is required)\b|\bfile is required\b",
+    re.IGNORECASE | re.DOTALL,
 )
 
 
