@@ -115,6 +115,10 @@ ROWS = tuple(label for label, _, _ in OPERATIONS)
 PLAINLY_UNSUPPORTED = re.compile(r"does not (support|serve)|has no route for")
 
 
+# How each unsupported-operation error begins (sora_mcp/_http.py), as the matrix words it.
+_KINDS = (("has no route for", "no route"), ("refused to", "refused"), ("does not support", "not supported"))
+
+
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
@@ -133,7 +137,8 @@ class Outcome:
             return "✗ " + self.text.splitlines()[0][:60]
         status, message = answered.groups()
         message = message.removeprefix("litellm.BadRequestError: ").split(". ")[0].strip().rstrip(".")
-        return f"✗ {status} {message}"
+        kind = next((kind for phrase, kind in _KINDS if phrase in self.text), "error")
+        return f"✗ {kind} ({status} {message})"
 
 
 def outcome_of(result: Any) -> Outcome:
