@@ -47,6 +47,7 @@ from ._models import (
     Order,
     Video,
     VideoList,
+    normalize_status,
 )
 
 if TYPE_CHECKING:
@@ -328,7 +329,12 @@ class SoraClient:
     async def _retrieve(self, video_id: str) -> tuple[Video, float | None]:
         """The job, and the server's ``openai-poll-after-ms`` hint in seconds (None without one)."""
         response = await self._wire.request(
-            "GET", f"/videos/{_segment(video_id)}", idempotent=True, operation="look up videos", user_input=False
+            "GET",
+            f"/videos/{_segment(video_id)}",
+            idempotent=True,
+            operation="look up videos",
+            user_input=False,
+            accept=lambda answer: _failed_job(answer, video_id),
         )
         hint = poll_hint(response.headers.get("openai-poll-after-ms"))
         return self._parse(response, Video), hint
@@ -464,6 +470,17 @@ class SoraClient:
 
 
 MIN_POLL_HINT, MAX_POLL_HINT = 0.2, 60.0
+
+
+def _failed_job(response: httpx2.Response, video_id: str) -> bool:
+    """Whether an error answer to ``GET /videos/{video_id}`` is that job itself, failed: vLLM-Omni answers
+    a failed job with the status its failure carried (500 for most) and the job as the body. That is the
+    job's state, to report as a failed job, not a server error to retry."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("id") == video_id and normalize_status(body.get("status")) == "failed"
 
 
 def poll_hint(raw: str | None) -> float | None:
