@@ -9,7 +9,17 @@ import pytest
 
 from sora_mcp.emulator._dialects import DIALECTS, Dialect
 
-from .support import NAMES, PLAINLY_UNSUPPORTED, PROFILES, PROMPT, make_emulator, mcp_flow, mcp_session, settings_for
+from .support import (
+    NAMES,
+    PLAINLY_UNSUPPORTED,
+    PROFILES,
+    PROMPT,
+    make_emulator,
+    mcp_flow,
+    mcp_session,
+    outcome_of,
+    settings_for,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -64,3 +74,27 @@ async def test_every_tool_against_the_dialect(name: str, tmp_path: Path) -> None
         assert created["id"] not in emulator.store.jobs
     else:
         assert created["id"] in emulator.store.jobs, "a refused delete leaves the video on the server"
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "says"),
+    [
+        pytest.param(
+            "azure",
+            "sora-2-pro",
+            ["does not offer model 'sora-2-pro'", "deployment for this resource does not exist", "SORA_MCP_MODEL"],
+        ),
+        pytest.param("vllm-omni", "sora-2", ["Model mismatch: request specifies 'sora-2' but server is running"]),
+    ],
+)
+async def test_a_model_the_server_does_not_serve_is_named(
+    name: str, model: str, says: list[str], tmp_path: Path
+) -> None:
+    # Azure: `model` is a deployment of the resource; vLLM-Omni: one model per server.
+    emulator = make_emulator(name)
+    async with mcp_session(settings_for(name, emulator, tmp_path), emulator) as client:
+        result = await client.call_tool("generate_video", {"prompt": PROMPT, "model": model})
+
+    text = outcome_of(result).text
+    assert result.is_error and all(phrase in text for phrase in says), text
+    assert not emulator.store.jobs
