@@ -98,3 +98,22 @@ async def test_a_model_the_server_does_not_serve_is_named(
     text = outcome_of(result).text
     assert result.is_error and all(phrase in text for phrase in says), text
     assert not emulator.store.jobs
+
+
+async def test_an_image_url_on_vllm_omni_is_sent_as_a_form_and_its_refusal_shown(tmp_path: Path) -> None:
+    # A URL reference makes `auto` send JSON first; vLLM-Omni reads only forms, so it cannot see the prompt.
+    # That refusal created nothing: the client sends the create once more, as multipart, and shows what
+    # vLLM-Omni says to that (it takes references as uploads; URLs go in its own image_reference field).
+    emulator = make_emulator("vllm-omni")
+    async with mcp_session(settings_for("vllm-omni", emulator, tmp_path), emulator) as client:
+        result = await client.call_tool(
+            "generate_video", {"prompt": PROMPT, "input_reference": "https://example.com/first-frame.png"}
+        )
+
+    text = outcome_of(result).text
+    assert result.is_error and "Expected UploadFile" in text and "input_reference" in text, text
+    assert [(method, path, status) for method, path, status in emulator.stats.requests] == [
+        ("POST", "/videos", 400),
+        ("POST", "/videos", 400),
+    ]
+    assert not emulator.store.jobs
