@@ -49,6 +49,7 @@ from ._models import (
     Order,
     Video,
     VideoList,
+    normalize_status,
 )
 from ._storage import disk_error
 
@@ -334,7 +335,12 @@ class SoraClient:
     async def _retrieve(self, video_id: str) -> tuple[Video, float | None]:
         """The job, and the server's ``openai-poll-after-ms`` hint in seconds (None without one)."""
         response = await self._wire.request(
-            "GET", f"/videos/{_segment(video_id)}", idempotent=True, operation="look up videos", user_input=False
+            "GET",
+            f"/videos/{_segment(video_id)}",
+            idempotent=True,
+            operation="look up videos",
+            user_input=False,
+            accept=lambda answer: _failed_job(answer, video_id),
         )
         hint = poll_hint(response.headers.get("openai-poll-after-ms"))
         return self._parse(response, Video), hint
@@ -523,6 +529,17 @@ def _widen_reads() -> None:
 MIN_POLL_HINT, MAX_POLL_HINT = 0.2, 60.0
 
 
+def _failed_job(response: httpx2.Response, video_id: str) -> bool:
+    """Whether an error answer to ``GET /videos/{video_id}`` is that job itself, failed: vLLM-Omni answers
+    a failed job with the status its failure carried (500 for most) and the job as the body. That is the
+    job's state, to report as a failed job, not a server error to retry."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("id") == video_id and normalize_status(body.get("status")) == "failed"
+
+
 def poll_hint(raw: str | None) -> float | None:
     """``openai-poll-after-ms`` in seconds: plain ASCII digits only, clamped to a sane range."""
     if raw is None or not re.fullmatch(r"[0-9]{1,9}", raw.strip()) or int(raw) == 0:
@@ -632,9 +649,13 @@ async def _notify(on_progress: ProgressCallback | None, video: Video) -> None:
 
 
 # What servers say when they refuse how a body is encoded, not what it holds (FastAPI, Starlette, LiteLLM).
+# Two say it indirectly: a server that cannot see the prompt we always send reads only the other encoding
+# (vLLM-Omni's form parser given JSON: "('body', 'prompt'), 'msg': 'Field required'"), and SGLang wants a
+# file in every form ("input_reference file is required") but takes a text-only create as JSON.
 _ENCODING_REFUSED = re.compile(
-    r"content[- ]type|multipart|form[- ]data|application/json|json body|unsupported media|expected (a )?(form|json)",
-    re.IGNORECASE,
+    r"content[- ]type|multipart|form[- ]data|application/json|json body|unsupported media|expected (a )?(form|json)"
+    r"|\bprompt\b.{0,80}\b(field required|missing|is required)\b|\bfile is required\b",
+    re.IGNORECASE | re.DOTALL,
 )
 
 

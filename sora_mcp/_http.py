@@ -525,9 +525,11 @@ class Wire:
         model: str | None = None,
         operation: str | None = None,
         user_input: bool = True,
+        accept: Callable[[httpx2.Response], bool] | None = None,
     ) -> httpx2.Response:
         """Send one API call (retried per ``retrying``); an answer other than 2xx raises (see
-        ``error_from_response`` for ``operation`` and ``user_input``)."""
+        ``error_from_response`` for ``operation`` and ``user_input``) unless ``accept`` takes it as an
+        answer (a server that reports a failed job with an error status)."""
         url = self.url(path)
         headers = self.headers()  # raises MissingAPIKeyError before anything is sent
 
@@ -536,7 +538,7 @@ class Wire:
                 method, url, params=self.params(params), json=json, files=files, headers=headers, timeout=self.timeout
             )
             self.log_response(response, number)
-            if not response.is_success:
+            if not response.is_success and not (accept is not None and accept(response)):
                 raise error_from_response(
                     response, self.settings, model=model, operation=operation, user_input=user_input
                 )

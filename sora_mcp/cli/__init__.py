@@ -25,6 +25,10 @@ from ._install import add_install_commands
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
+# The emulator's dialects (sora_mcp.emulator._dialects.DIALECTS), named here so that building the parser
+# does not import the emulator (PyAV, Pillow); tests/dialects checks the two lists agree.
+EMULATOR_DIALECTS = ("openai", "azure", "litellm", "vllm-omni", "sglang")
+
 
 ENVIRONMENT_HELP = """\
 environment variables (flags win over them):
@@ -159,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--pad-video-bytes", type=int, default=0, help="serve videos padded to this size (large-download benchmarks)"
     )
+    emulator.add_argument(
+        "--dialect",
+        choices=EMULATOR_DIALECTS,
+        default="openai",
+        help="answer as this server does: its ids, status words, missing operations and errors (docs/dialects.md)",
+    )
     emulator.set_defaults(handler=_cmd_emulator)
     return parser
 
@@ -204,6 +214,7 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
         retired_models=frozenset(args.retired_model),
         poll_after_ms=args.poll_after_ms,
         pad_video_bytes=args.pad_video_bytes,
+        dialect=args.dialect,
     )
     run_emulator(args.host, args.port, config)
     return EXIT_OK

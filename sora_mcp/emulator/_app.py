@@ -1,7 +1,9 @@
 """The emulator's HTTP surface: every /videos operation of the contract, plus the /_emulator
 control plane (faults, stats, expiry) for tests that run it in another process.
 
-The API is served under /v1 and at the root, so a base URL may end in /v1 or not.
+The API is served under /v1 and at the root, so a base URL may end in /v1 or not. With another
+dialect (``EmulatorConfig.dialect``) it answers as that server does: the handlers only read the
+dialect's table (``_dialects.py``), they never ask which server it is.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from starlette.types import Receive, Scope, Send
 
 from .._catalog import ALL_SECONDS, SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
 from .._errors import InputError
+from ._answers import ApiError, Canned, Refused, render_error
 from ._clock import Clock, SystemClock
 from ._config import EmulatorConfig
+from ._dialects import FASTAPI_NOT_FOUND, ROUTES, Operation, dialect_named
 from ._faults import Fault, FaultPlan, RequestStats
 from ._media import Media
 from ._store import Job, Store
@@ -58,24 +62,6 @@ async def _materialize(value: UploadFile | str) -> Upload | str:
     return Upload(value.filename or "upload", await value.read())
 
 
-class ApiError(Exception):
-    """An error answered in the standard envelope."""
-
-    def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None, kind: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.code = code
-        self.kind = kind or ("invalid_request_error" if status < 500 else "server_error")
-
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
-        return JSONResponse(body, status_code=self.status, headers=headers)
-
-
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 
 
@@ -99,24 +85,31 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None) -> None:
         self.config = config or EmulatorConfig()
+        self.dialect = dialect_named(self.config.dialect)
         self.faults = FaultPlan()
         self.stats = RequestStats()
         self.store = Store(self.config, clock or SystemClock())
+        # What a gateway puts in its ids about the deployment it routed to (LiteLLM: a sha256 of it).
+        self.deployment = secrets.token_hex(32)
+        handlers: dict[Operation, Handler] = {
+            "create": self._create,
+            "list": self._list,
+            "create_character": self._create_character,
+            "get_character": self._get_character,
+            "edit": self._edit,
+            "extend": self._extend,
+            "retrieve": self._retrieve,
+            "delete": self._delete,
+            "content": self._content,
+            "remix": self._remix,
+        }
         self.routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
-        for method, template, handler in (
-            ("POST", "/videos", self._create),
-            ("GET", "/videos", self._list),
-            ("POST", "/videos/characters", self._create_character),
-            ("GET", "/videos/characters/{character_id}", self._get_character),
-            ("POST", "/videos/edits", self._edit),
-            ("POST", "/videos/extensions", self._extend),
-            ("GET", "/videos/{video_id}", self._retrieve),
-            ("DELETE", "/videos/{video_id}", self._delete),
-            ("GET", "/videos/{video_id}/content", self._content),
-            ("POST", "/videos/{video_id}/remix", self._remix),
-        ):
+        self.operations: dict[str, Operation] = {}  # template -> operation, for refusals
+        for operation in self.dialect.operations:  # only the routes this server has, in its order
+            method, template = ROUTES[operation]
             pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "$")
-            self.routes.append((method, template, pattern, handler))
+            self.routes.append((method, template, pattern, handlers[operation]))
+            self.operations[f"{method} {template}"] = operation
 
     # -- helpers for tests -----------------------------------------------------------------------------
     @property
@@ -135,11 +128,14 @@ class Emulator:
             return
         request = Request(scope, receive)
         path = request.url.path
-        path = path[3:] if path.startswith("/v1/") or path == "/v1" else path
-        if path.startswith("/_emulator") and self.config.control:
-            response = await self._control(request, path)
+        within = self.dialect.path_within(path)
+        if (within or path).startswith("/_emulator") and self.config.control:
+            response = await self._control(request, within or path)
+        elif within is None:  # outside the prefixes this server serves the API under
+            response = (self.dialect.unrouted or FASTAPI_NOT_FOUND).response()
+            self.stats.record(request.method, path, response.status_code)
         else:
-            response = await self._api(request, path)
+            response = await self._api(request, within)
         response.headers.setdefault("x-request-id", "req_" + secrets.token_hex(16))
         await response(scope, receive, send)
 
@@ -151,9 +147,20 @@ class Emulator:
                 response = await self._handle(request, template, handler, match.groupdict())
                 self.stats.record(method, template, response.status_code)
                 return response
-        known = any(pattern.match(path) for _, _, pattern, _ in self.routes)
-        error = ApiError(405 if known else 404, f"Invalid URL ({method} /v1{path})", kind="invalid_request_error")
-        self.stats.record(method, path, error.status)
+        response = self._unrouted(method, path)
+        self.stats.record(method, path, response.status_code)
+        return response
+
+    def _unrouted(self, method: str, path: str) -> Response:
+        """What the server's framework answers a path or a method it has no route for."""
+        partial = next((m for m, _, pattern, _ in self.routes if pattern.match(path)), None)
+        if self.dialect.routing == "fastapi":
+            # Starlette: 405 with the methods of the first route whose path matches, else 404.
+            if partial is None:
+                return FASTAPI_NOT_FOUND.response()
+            return Canned(405, {"detail": "Method Not Allowed"}, headers=(("allow", partial),)).response()
+        status = 405 if partial is not None else 404
+        error = ApiError(status, f"Invalid URL ({method} {self.dialect.base_path}{path})", kind="invalid_request_error")
         return error.response()
 
     async def _handle(self, request: Request, template: str, handler: Handler, params: dict[str, str]) -> Response:
@@ -164,17 +171,26 @@ class Emulator:
         injected = self.faults.take("status", method, template)
         if injected is not None:
             return _injected_response(injected)
+        request.state.model = None  # the model an error concerns, once known (LiteLLM names its group)
         try:
             self._authenticate(request)
+            refusal = self.dialect.refusals.get(self.operations[f"{method} {template}"])
+            if refusal is not None:
+                raise Refused(refusal)
             request.state.template = template
             return await handler(request, params)
+        except Refused as refused:
+            return refused.answer.response()
         except ApiError as error:
-            return error.response()
+            return render_error(error, self.dialect.errors, model=request.state.model or "sora-2")
 
     def _authenticate(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("api-key", "")
+        if not self.dialect.needs_key and self.config.api_key is None:
+            return
+        key = self.dialect.key_of(request.headers)
         if not key:
+            if self.dialect.missing_key is not None:
+                raise Refused(self.dialect.missing_key)
             raise ApiError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -182,6 +198,8 @@ class Emulator:
                 kind="invalid_request_error",
             )
         if self.config.api_key is not None and not secrets.compare_digest(key, self.config.api_key):
+            if self.dialect.wrong_key is not None:
+                raise Refused(self.dialect.wrong_key)
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key", kind="invalid_request_error")
 
     # -- request bodies ----------------------------------------------------------------------------
@@ -223,10 +241,17 @@ class Emulator:
             )
         return prompt
 
-    def _model(self, fields: dict[str, Any], default: str = "sora-2") -> str:
-        model = fields.get("model") or default
+    def _model(self, request: Request, fields: dict[str, Any], default: str = "sora-2") -> str:
+        served = self.dialect.served_model
+        model = fields.get("model") or served or default
         if not isinstance(model, str):
             raise _bad("Invalid 'model': expected a string.", "model")
+        request.state.model = model
+        if served is not None and model != served:
+            raise _bad(f"Model mismatch: request specifies '{model}' but server is running '{served}'.")
+        deployments = self.dialect.deployments
+        if deployments is not None and model not in deployments and self.dialect.unknown_deployment is not None:
+            raise Refused(self.dialect.unknown_deployment)
         if model in self.config.retired_models:
             raise ApiError(
                 404,
@@ -301,18 +326,36 @@ class Emulator:
         if f"{dimensions[0]}x{dimensions[1]}" != size:
             raise ApiError(400, SIZE_MISMATCH)
 
-    def _job(self, video_id: str) -> Job:
+    def _job(self, request: Request, video_id: str) -> Job:
+        dialect = self.dialect
+        decoded = dialect.decode(video_id) if dialect.foreign_id is not None else None
+        if dialect.foreign_id is not None and decoded is None:  # a gateway cannot route an id it did not mint
+            raise Refused(dialect.foreign_id)
         job = self.store.jobs.get(video_id)
+        request.state.model = job.model if job is not None else decoded[0] if decoded else None
         if job is None:
-            raise ApiError(404, f"Video with id '{video_id}' not found.", param="video_id", code="video_not_found")
+            message = dialect.not_found or f"Video with id '{dialect.upstream_id(video_id)}' not found."
+            raise ApiError(404, message, param="video_id", code="video_not_found")
         return job
 
-    def _completed(self, video_id: str, action: str) -> Job:
-        job = self._job(video_id)
+    def _completed(self, request: Request, video_id: str, action: str) -> Job:
+        job = self._job(request, video_id)
         status, _ = self.store.state(job)
         if status != "completed":
             raise _bad(f"Video '{video_id}' is {status}; only completed videos can be {action}.", "video_id")
         return job
+
+    def _video(self, job: Job, *, fresh: bool = False) -> dict[str, Any]:
+        """The job as this server answers it (a fresh job is always reported queued)."""
+        return self.dialect.shape(self.store.resource(job, fresh=fresh), fresh=fresh)
+
+    def _new_job(self, request: Request, *, model: str, **job: Any) -> Job:
+        """A new job whose id has this server's shape."""
+
+        def mint(inner: str, sequence: int) -> str:
+            return self.dialect.mint(inner, model=model, sequence=sequence, deployment=self.deployment)
+
+        return self.store.create(model=model, planned_error=self._planned_error(request), mint=mint, **job)
 
     def _planned_error(self, request: Request) -> tuple[str, str] | None:
         fault = self.faults.take("fail_job", request.method, request.state.template)
@@ -321,15 +364,27 @@ class Emulator:
     # -- operations --------------------------------------------------------------------------------
     async def _create(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)
+        self._check_encoding(request, fields)
         prompt = self._prompt(fields)
-        model = self._model(fields)
+        model = self._model(request, fields)
         size, seconds = self._size_seconds(model, fields.get("size") or "720x1280", fields.get("seconds") or "4")
         await self._check_reference(fields.get("input_reference"), size)
         self._check_characters(fields.get("characters"))
-        job = self.store.create(
-            model=model, prompt=prompt, size=size, seconds=seconds, planned_error=self._planned_error(request)
-        )
-        return JSONResponse(self.store.resource(job, fresh=True))
+        job = self._new_job(request, model=model, prompt=prompt, size=size, seconds=seconds)
+        return JSONResponse(self._video(job, fresh=True))
+
+    def _check_encoding(self, request: Request, fields: dict[str, Any]) -> None:
+        """Refuse a create the way a server that reads only some encodings does."""
+        dialect = self.dialect
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/json") and dialect.json_create is not None:
+            raise Refused(dialect.json_create)
+        has_file = any(isinstance(value, Upload) for value in fields.values())
+        if content_type.startswith("multipart/") and not has_file and dialect.bare_multipart_create is not None:
+            raise Refused(dialect.bare_multipart_create)
+        reference = fields.get("input_reference")
+        if isinstance(reference, str | dict) and reference and dialect.text_reference is not None:
+            raise Refused(dialect.text_reference)
 
     def _check_characters(self, characters: Any) -> None:
         if characters is None:
@@ -361,7 +416,9 @@ class Emulator:
         if after in ids:
             jobs = jobs[ids.index(after) + 1 :]
         page = jobs[:limit]
-        data = [self.store.resource(job) for job in page]
+        data = [self._video(job) for job in page]
+        if not self.dialect.list_cursors:
+            return JSONResponse({"data": data, "object": "list"})
         return JSONResponse(
             {
                 "object": "list",
@@ -372,28 +429,38 @@ class Emulator:
             }
         )
 
-    async def _retrieve(self, _request: Request, params: dict[str, str]) -> Response:
-        job = self._job(params["video_id"])
+    async def _retrieve(self, request: Request, params: dict[str, str]) -> Response:
+        job = self._job(request, params["video_id"])
         resource = self.store.resource(job)
+        phase = resource["status"]
         headers = {}
-        if resource["status"] in ("queued", "in_progress"):
+        if phase in ("queued", "in_progress") and self.dialect.poll_after:
             headers["openai-poll-after-ms"] = str(self.config.poll_after_ms)
-        return JSONResponse(resource, headers=headers)
+        failed_status = self.dialect.failed_status if phase == "failed" else None
+        answer = self.dialect.shape(resource, fresh=False)
+        return JSONResponse(answer, status_code=failed_status or 200, headers=headers)
 
-    async def _delete(self, _request: Request, params: dict[str, str]) -> Response:
-        job = self._job(params["video_id"])
+    async def _delete(self, request: Request, params: dict[str, str]) -> Response:
+        job = self._job(request, params["video_id"])
         status, _ = self.store.state(job)
-        if status not in ("completed", "failed"):
+        if status not in ("completed", "failed") and not self.dialect.deletes_pending:
             raise _bad(f"Video '{job.id}' is {status}; only completed or failed videos can be deleted.", "video_id")
+        answer = self._video(job)
         del self.store.jobs[job.id]
+        if self.dialect.delete_answer == "video":
+            return JSONResponse({**answer, "status": "deleted"})
         return JSONResponse({"object": "video.deleted", "deleted": True, "id": job.id})
 
     async def _content(self, request: Request, params: dict[str, str]) -> Response:
-        variant = request.query_params.get("variant", "video")
+        dialect = self.dialect
+        variant = request.query_params.get("variant", "video") if dialect.variants else "video"
         if variant not in VARIANTS:
             raise _bad("Invalid 'variant': must be one of video, thumbnail, spritesheet.", "variant")
-        job = self._job(params["video_id"])
+        job = self._job(request, params["video_id"])
         status, _ = self.store.state(job)
+        refused = {"failed": dialect.content_failed}.get(status, dialect.content_pending)
+        if status != "completed" and refused is not None:
+            raise ApiError(*refused)
         if status != "completed":
             raise _bad(f"Video '{job.id}' is {status}; content is available once it is completed.", "video_id")
         if self.store.is_expired(job):
@@ -411,7 +478,7 @@ class Emulator:
         slow = self.faults.take("slow", request.method, request.state.template)
         headers = {
             "content-length": str(length),
-            "content-disposition": f'attachment; filename="{job.id}.{EXTENSIONS[content_type]}"',
+            "content-disposition": dialect.disposition.format(id=job.id, ext=EXTENSIONS[content_type]),
         }
         body = _stream(data, length, drop.after_bytes if drop else None, slow.delay if slow else 0.0)
         return StreamingResponse(body, media_type=content_type, headers=headers)
@@ -426,44 +493,42 @@ class Emulator:
     async def _remix(self, request: Request, params: dict[str, str]) -> Response:
         fields = await self._fields(request)
         prompt = self._prompt(fields)
-        source = self._completed(params["video_id"], "remixed")
-        job = self.store.create(
+        source = self._completed(request, params["video_id"], "remixed")
+        job = self._new_job(
+            request,
             model=source.model,
             prompt=prompt,
             size=source.size,
             seconds=source.seconds,
-            remixed_from=source.id,
-            planned_error=self._planned_error(request),
+            remixed_from=self.dialect.upstream_id(source.id),  # a gateway names the source as its upstream does
         )
-        return JSONResponse(self.store.resource(job, fresh=True))
+        return JSONResponse(self._video(job, fresh=True))
 
-    async def _source(self, fields: dict[str, Any], action: str) -> tuple[str, str, str, int]:
+    async def _source(self, request: Request, fields: dict[str, Any], action: str) -> tuple[str, str, str, int]:
         """(model, size, seconds, extensions so far) of the video an edit or extension starts from."""
         video = _json_text(fields.get("video"), "video")
         if isinstance(video, dict) and isinstance(video.get("id"), str):
-            source = self._completed(video["id"], action)
+            source = self._completed(request, video["id"], action)
             return source.model, source.size, source.seconds, source.extensions
         if isinstance(video, Upload):
             model = fields.get("model")
             if not isinstance(model, str) or not model:
                 raise _bad("'model' is required when 'video' is an uploaded file.", "model")
             size, seconds = await _probe(video.data)
-            return self._model(fields), size, seconds, 0
+            return self._model(request, fields), size, seconds, 0
         raise _bad("Missing required parameter: 'video' (an object with 'id', or a file).", "video")
 
     async def _edit(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)
         prompt = self._prompt(fields)
-        model, size, seconds, _ = await self._source(fields, "edited")
-        job = self.store.create(
-            model=model, prompt=prompt, size=size, seconds=seconds, planned_error=self._planned_error(request)
-        )
-        return JSONResponse(self.store.resource(job, fresh=True))
+        model, size, seconds, _ = await self._source(request, fields, "edited")
+        job = self._new_job(request, model=model, prompt=prompt, size=size, seconds=seconds)
+        return JSONResponse(self._video(job, fresh=True))
 
     async def _extend(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)
         prompt = self._prompt(fields)
-        model, size, seconds, extensions = await self._source(fields, "extended")
+        model, size, seconds, extensions = await self._source(request, fields, "extended")
         added = str(fields.get("seconds") or "")
         allowed = SPEC_SECONDS if self.config.strict_spec else ALL_SECONDS
         if added not in allowed:
@@ -473,15 +538,10 @@ class Emulator:
         total = int(seconds) + int(added)
         if total > 120:
             raise _bad(f"Extending to {total}s would exceed the 120-second maximum.", "seconds", "duration_limit")
-        job = self.store.create(
-            model=model,
-            prompt=prompt,
-            size=size,
-            seconds=str(total),
-            extensions=extensions + 1,
-            planned_error=self._planned_error(request),
+        job = self._new_job(
+            request, model=model, prompt=prompt, size=size, seconds=str(total), extensions=extensions + 1
         )
-        return JSONResponse(self.store.resource(job, fresh=True))
+        return JSONResponse(self._video(job, fresh=True))
 
     async def _create_character(self, request: Request, _params: dict[str, str]) -> Response:
         fields = await self._fields(request)

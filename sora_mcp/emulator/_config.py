@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._dialects import Dialect
 from ._media import MediaMode
 
 __all__ = ["EmulatorConfig"]
@@ -25,3 +26,4 @@ class EmulatorConfig:
     max_render_pixels: int = 1920 * 1920  # refuse absurd sizes for unknown models
     pad_video_bytes: int = 0  # serve videos padded to this size (benchmarks of large downloads)
     media: MediaMode = "full"  # "fast": small, low-fps, silent media for tests that never inspect it
+    dialect: str | Dialect = "openai"  # answer like this server (see _dialects.DIALECTS)

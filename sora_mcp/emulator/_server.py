@@ -16,14 +16,16 @@ from ._config import EmulatorConfig
 __all__ = ["base_url", "run", "serve_emulator"]
 
 
-def base_url(host: str, port: int) -> str:
-    """The API's base URL (…/v1) on ``host:port``; an IPv6 host goes in brackets."""
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+def base_url(host: str, port: int, path: str = "/v1") -> str:
+    """The API's base URL (…/v1, or the dialect's path: Azure's /openai/v1) on ``host:port``; an IPv6
+    host goes in brackets."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
 
 @asynccontextmanager
 async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-    """Serve ``emulator`` with uvicorn in the current event loop; yields its base URL (…/v1)."""
+    """Serve ``emulator`` with uvicorn in the current event loop; yields its base URL (…/v1, or the
+    path its dialect serves the API under)."""
     sock = listen(host, port)
     server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="critical", lifespan="off", access_log=False))
     async with anyio.create_task_group() as tg:
@@ -32,7 +34,7 @@ async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int 
             while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
                 await anyio.sleep(0.005)
         try:
-            yield base_url(host, sock.getsockname()[1])
+            yield base_url(host, sock.getsockname()[1], emulator.dialect.base_path)
         finally:
             server.should_exit = True
             server.force_exit = True
@@ -42,7 +44,10 @@ async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int 
 def run(host: str, port: int, config: EmulatorConfig) -> None:
     """Serve the emulator until interrupted (the `sora-mcp emulator` command). The socket is bound
     before the URL is printed, so the URL names the real port even for ``--port 0``."""
+    emulator = Emulator(config)
     with listen(host, port) as sock:
-        print(f"sora-mcp emulator: {base_url(host, sock.getsockname()[1])}", file=sys.stderr, flush=True)
-        server = uvicorn.Server(uvicorn.Config(Emulator(config).app, log_level="warning", lifespan="off"))
+        url = base_url(host, sock.getsockname()[1], emulator.dialect.base_path)
+        dialect = f" ({emulator.dialect.name} dialect)" if emulator.dialect.name != "openai" else ""
+        print(f"sora-mcp emulator: {url}{dialect}", file=sys.stderr, flush=True)
+        server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="warning", lifespan="off"))
         server.run(sockets=[sock])

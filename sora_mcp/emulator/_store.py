@@ -105,10 +105,13 @@ class Store:
         remixed_from: str | None = None,
         planned_error: tuple[str, str] | None = None,
         extensions: int = 0,
+        mint: Callable[[str, int], str] | None = None,
     ) -> Job:
+        """A new job. ``mint(openai_style_id, sequence)`` makes its id in another server's shape."""
         self._sequence += 1
+        inner = new_video_id()
         job = Job(
-            id=new_video_id(),
+            id=mint(inner, self._sequence) if mint is not None else inner,
             model=model,
             prompt=prompt,
             size=size,
