@@ -275,7 +275,8 @@ def _model_gone_message(server_message: str, settings: Settings, model: str | No
     host = urlsplit(settings.base_url or "").hostname or settings.shown_base_url
     what = f"model {model!r}" if model else "the requested model"
     text = f"{settings.shown_base_url} does not offer {what}: {server_message}"
-    if (model or "").startswith("sora") or host == "api.openai.com":
+    azure = host.endswith(".azure.com") or settings.auth_style == "azure"  # a deployment name, not OpenAI's model
+    if host == "api.openai.com" or ((model or "").startswith("sora") and not azure):
         return f"{text} {SORA_SHUTDOWN_NOTE}"
     return f"{text} Set SORA_MCP_MODEL (or pass model=...) to a model {host} serves."
 
@@ -385,13 +386,13 @@ _NOT_OFFERED = re.compile(
 def _route_missing(body: Any, server_message: str) -> bool:
     """Whether a 404 is a framework's answer for a path it has no route for (``{"detail": "Not Found"}``,
     an HTML page, nothing) rather than an answer about the thing asked for (an unknown id)."""
+    text = server_message.strip().lower().rstrip(".")
+    if text in ("", "not found", "404 not found", "404: not found", "no details", "resource not found"):
+        return True  # a framework's (or Azure's gateway's) words for a path it does not serve
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return False
-    text = server_message.strip().lower()
-    return text in ("", "not found", "404 not found", "404: not found", "no details") or text.startswith(
-        ("<!doctype", "<html")
-    )
+    return text.startswith(("<!doctype", "<html"))
 
 
 def connection_error(

@@ -117,3 +117,17 @@ async def test_an_image_url_on_vllm_omni_is_sent_as_a_form_and_its_refusal_shown
         ("POST", "/videos", 400),
     ]
     assert not emulator.store.jobs
+
+
+async def test_azure_without_its_openai_path_points_at_the_base_url(tmp_path: Path) -> None:
+    """A base URL missing Azure's /openai answers 404 "Resource not found": the advice is the base URL,
+    not the id; and a deployment Azure lacks is not blamed on OpenAI's shutdown."""
+    emulator = make_emulator("azure")
+    settings = settings_for("azure", emulator, tmp_path)
+    wrong = settings.model_copy(update={"base_url": settings.base_url.replace("/openai/v1", "/v1")})
+    async with mcp_session(wrong, emulator) as client:
+        text = outcome_of(await client.call_tool("get_video_status", {"video_id": "video_a"})).text
+    assert "has no route" in text and "OPENAI_BASE_URL" in text and "Check the id" not in text
+    async with mcp_session(settings, emulator) as client:
+        missing = outcome_of(await client.call_tool("generate_video", {"prompt": PROMPT, "model": "sora-2-pro"})).text
+    assert "SORA_MCP_MODEL" in missing and "shut its own Videos API down" not in missing
