@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -19,31 +17,10 @@ import pytest
 from mcp import Client
 
 from sora_mcp import Settings
-from sora_mcp.emulator import Emulator, EmulatorConfig, serve_emulator
 from sora_mcp.server import create_server
 from tests.server.conftest import error_text, structured
 
-from .litellm_proxy import ProxyInfo, litellm_proxy
-
-UPSTREAM_KEY = "sk-upstream-only-the-emulator-knows"
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@dataclass(frozen=True)
-class Gateway:
-    proxy: ProxyInfo
-    emulator: Emulator
-
-
-@pytest.fixture(scope="module")
-async def gateway(anyio_backend: str) -> AsyncIterator[Gateway]:
-    emulator = Emulator(EmulatorConfig(api_key=UPSTREAM_KEY, render_seconds=1.0, queue_seconds=0.1, poll_after_ms=200))
-    async with serve_emulator(emulator) as upstream, litellm_proxy(upstream, upstream_api_key=UPSTREAM_KEY) as proxy:
-        yield Gateway(proxy, emulator)
+from .conftest import Gateway
 
 
 def _settings(gateway: Gateway, output_dir: Path) -> Settings:

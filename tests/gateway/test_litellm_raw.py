@@ -11,18 +11,14 @@ import base64
 import binascii
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
 
-from sora_mcp.emulator import Emulator, EmulatorConfig, serve_emulator
-
-from .litellm_proxy import LITELLM_VERSION, ProxyInfo, litellm_proxy
-
-UPSTREAM_KEY = "sk-upstream-only-the-emulator-knows"
+from .conftest import UPSTREAM_KEY, Gateway
+from .litellm_proxy import LITELLM_VERSION
 
 # `video_` + standard base64 (alphabet with `+` and `/`, `=` padding) of this; the deployment id is a sha256 (hex) of
 # the deployment's parameters, so it changes with the emulator's port. Base64 of ASCII only yields `+` or `/` from
@@ -49,34 +45,13 @@ VIDEO_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module scope (tests/conftest.py has it per function) so the emulator and proxy below live for the module."""
-    return "asyncio"
-
-
-@dataclass(frozen=True)
-class Gateway:
-    emulator: Emulator
-    upstream_url: str  # the emulator's …/v1, for looking behind the proxy
-    proxy: ProxyInfo
-    completed: dict[str, Any]  # a video made through the proxy, completed
-
-
-@pytest.fixture(scope="module")
-async def gateway(anyio_backend: str) -> AsyncIterator[Gateway]:
-    # The emulator accepts only UPSTREAM_KEY, so every success below also shows LiteLLM sends its configured key
-    # upstream and not the client's. A 2 s render leaves time to see a pending video through the proxy.
-    emulator = Emulator(EmulatorConfig(api_key=UPSTREAM_KEY, render_seconds=2.0, queue_seconds=0.1, poll_after_ms=100))
-    async with (
-        serve_emulator(emulator) as upstream_url,
-        litellm_proxy(upstream_url, upstream_api_key=UPSTREAM_KEY) as proxy,
-        client(proxy.base_url, proxy.master_key) as http,
-    ):
-        # Made first, before the tests queue their own renders on the emulator's two render threads.
+@pytest.fixture(scope="session")
+async def completed(gateway: Gateway) -> dict[str, Any]:
+    """A video made through the proxy, completed; made first, before the tests queue their own renders."""
+    async with client(gateway.proxy.base_url, gateway.proxy.master_key) as http:
         video = await wait_completed(http, (await create(http, prompt="a lighthouse", size="1280x720"))["id"])
-        assert video["status"] == "completed", video
-        yield Gateway(emulator, upstream_url, proxy, video)
+    assert video["status"] == "completed", video
+    return video
 
 
 def client(base_url: str, key: str) -> httpx2.AsyncClient:
@@ -133,12 +108,6 @@ async def wait_completed(proxy: httpx2.AsyncClient, video_id: str) -> dict[str, 
                 return video
             # Polling a job is how this API works; the proxy drops openai-poll-after-ms, so pick our own pace.
             await anyio.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-async def completed(gateway: Gateway) -> dict[str, Any]:
-    """The finished video (made through the proxy) that the read-only tests share."""
-    return gateway.completed
 
 
 # -- ids and resources -----------------------------------------------------------------------------------------
