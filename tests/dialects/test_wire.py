@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import base64
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
-import anyio
 import httpx2
 import pytest
 
@@ -269,26 +266,3 @@ async def test_azure_serves_under_openai_v1_with_an_api_key_header() -> None:
     assert no_key.status_code == 401 and no_key.json()["error"]["code"] == "401"
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "DeploymentNotFound")
     assert control.status_code == 200, "the control plane stays at the root"
-
-
-# -- the command ----------------------------------------------------------------------------------------------------
-async def test_the_emulator_command_speaks_a_dialect() -> None:
-    command = [sys.executable, "-m", "sora_mcp", "emulator", "--port", "0", "--dialect", "azure"]
-    async with await anyio.open_process(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) as process:
-        try:
-            assert process.stderr is not None
-            seen = ""
-            with anyio.fail_after(30):
-                async for chunk in process.stderr:
-                    seen += chunk.decode()
-                    found = re.search(r"sora-mcp emulator: (http://127\.0\.0\.1:\d+/openai/v1) \(azure dialect\)", seen)
-                    if found:
-                        break
-                assert found, seen
-                async with httpx2.AsyncClient() as http:
-                    response = await http.get(f"{found.group(1)}/videos", headers={"api-key": "any-key"})
-            assert response.status_code == 200 and response.json()["object"] == "list"
-        finally:
-            process.terminate()
-            with anyio.fail_after(10):
-                await process.wait()

@@ -15,7 +15,9 @@ from anyio.streams.text import TextReceiveStream
 pytestmark = pytest.mark.anyio
 
 # port 0 would be the requested port echoed back, not a bound one
-URL = re.compile(r"^sora-mcp emulator: (http://127\.0\.0\.1:([1-9]\d*)/v1)$", re.MULTILINE)
+URL = re.compile(
+    r"^sora-mcp emulator: (http://127\.0\.0\.1:([1-9]\d*)(?:/openai)?/v1)( \(\S+ dialect\))?$", re.MULTILINE
+)
 
 
 async def reported_url(stderr: ByteReceiveStream) -> str:
@@ -28,16 +30,20 @@ async def reported_url(stderr: ByteReceiveStream) -> str:
     raise AssertionError(f"the emulator exited without reporting a bound URL: {seen!r}")
 
 
-async def test_port_zero_reports_the_bound_port() -> None:
-    command = [sys.executable, "-m", "sora_mcp", "emulator", "--port", "0"]
+@pytest.mark.parametrize(
+    ("dialect", "path", "auth"),
+    [("openai", "/v1", {"authorization": "Bearer sk-test"}), ("azure", "/openai/v1", {"api-key": "any-key"})],
+)
+async def test_port_zero_reports_the_bound_port(dialect: str, path: str, auth: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "sora_mcp", "emulator", "--port", "0", "--dialect", dialect]
     async with await anyio.open_process(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL) as process:
         try:
             assert process.stderr is not None
             with anyio.fail_after(30):
                 url = await reported_url(process.stderr)
                 async with httpx2.AsyncClient() as http:
-                    response = await http.get(f"{url}/videos", headers={"authorization": "Bearer sk-test"})
-            assert response.status_code == 200 and response.json()["object"] == "list"
+                    response = await http.get(f"{url}/videos", headers=auth)
+            assert url.endswith(path) and response.status_code == 200 and response.json()["object"] == "list"
         finally:
             process.terminate()
             with anyio.fail_after(10):
