@@ -16,7 +16,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 import sora_mcp
-from tests.server.conftest import TOOL_NAMES
+from tests.server.conftest import TOOL_NAMES, model_tools
 
 pytestmark = pytest.mark.anyio
 
@@ -114,5 +114,5 @@ async def test_named_command_starts_the_server(
     params = StdioServerParameters(command=executable, args=argv, env=child_env, cwd=str(tmp_path))
     with anyio.fail_after(120):
         async with Client(params) as client:
-            tools = {tool.name for tool in (await client.list_tools()).tools}
+            tools = model_tools((await client.list_tools()).tools)
     assert tools == TOOLS, label
