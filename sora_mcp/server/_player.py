@@ -301,6 +301,7 @@ def player_html() -> str:
 # --- registration --------------------------------------------------------------------------------------
 def register_player(mcp: MCPServer[Runtime], settings: Settings, actionable: ToolErrors) -> None:
     """The player resource and its app-only tools. ``actionable`` turns SoraErrors into tool errors."""
+
     @mcp.resource(
         PLAYER_URI,
         name="player",
