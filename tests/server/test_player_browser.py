@@ -161,9 +161,15 @@ class Host:
                 f"console: {self.console_errors}"
             ) from None
 
-    async def screenshot(self, name: str) -> Path:
+    async def screenshot(self, name: str, view: Frame) -> Path:
+        """The host page as a person sees it, once the frame has grown to the view's content."""
+        content = await view.evaluate("() => document.documentElement.scrollHeight")
+        await self.page.wait_for_function(
+            "h => document.querySelector('iframe').getBoundingClientRect().height >= h", arg=content, timeout=WAIT_MS
+        )
         path = self.shots / name
-        await self.page.screenshot(path=str(path), full_page=True)
+        height = await self.page.evaluate("document.body.scrollHeight")
+        await self.page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 680, "height": height + 12})
         return path
 
     async def logged(self, method: str) -> list[dict[str, Any]]:
@@ -183,7 +189,11 @@ class Host:
         return messages
 
     async def check_clean(self) -> None:
+        """Nothing a host refuses, no console errors (a CSP violation is one), nothing fetched from outside,
+        and a frame whose size settles (a height relative to the frame's own would grow it step by step)."""
         assert await self.page.evaluate("hostErrors") == []
+        resizes = await self.page.evaluate("hostLog.filter(m => m.method === 'ui/notifications/size-changed').length")
+        assert resizes < 40, f"{resizes} size changes: the view keeps resizing"
         assert self.console_errors == [], self.console_errors
         assert self.blocked == [], f"the page asked for something outside: {self.blocked}"
 
@@ -199,7 +209,8 @@ async def browser_host(tmp_path: Path, client: Client, view_html: str, view_csp:
             executable_path=chromium,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 680, "height": 720},
+            # Tall enough that the page never scrolls: a click cannot land beside a button while the frame resizes.
+            viewport={"width": 680, "height": 1400},
         )
         try:
             host = Host(
@@ -304,7 +315,7 @@ async def test_player_shows_progress_then_plays_and_lists_the_video(
                 assert await view.inner_text("#progress-text") == "40%"
                 facts = await view.eval_on_selector_all("#facts li", "items => items.map(i => i.textContent)")
                 assert facts[:3] == ["test-model", "320x240", "2 s"] and video_id in facts
-                shots.append(await host.screenshot("1-rendering.png"))
+                shots.append(await host.screenshot("1-rendering.png", view))
 
                 # Completed: downloaded through download_video, read in chunks, played from a blob: URL.
                 emulator_clock.advance(10)
@@ -317,11 +328,11 @@ async def test_player_shows_progress_then_plays_and_lists_the_video(
                 assert video["d"] == pytest.approx(2.0, abs=0.2)
                 assert video["src"].startswith(f"blob:{VIEW_ORIGIN}/")
                 assert video["poster"].startswith("data:image/")
-                shots.append(await host.screenshot("2-ready.png"))
+                shots.append(await host.screenshot("2-ready.png", view))
                 await view.eval_on_selector("#video", "v => { v.muted = true; return v.play(); }")
                 await host.until(view, "() => document.getElementById('video').currentTime > 0.6")
                 await view.eval_on_selector("#video", "v => v.pause()")
-                shots.append(await host.screenshot("3-playing.png"))
+                shots.append(await host.screenshot("3-playing.png", view))
 
                 # Download: handed to the host (ui/download-file) as the whole MP4.
                 saved = settings.output_dir / f"{video_id}.mp4"
@@ -346,7 +357,7 @@ async def test_player_shows_progress_then_plays_and_lists_the_video(
                 card = f'.card[data-video-id="{video_id}"]'
                 await host.until(view, "card => document.querySelector(card + ' img')?.naturalWidth > 0", card)
                 assert JOB["prompt"] in await view.inner_text(card)
-                shots.append(await host.screenshot("4-gallery.png"))
+                shots.append(await host.screenshot("4-gallery.png", view))
                 await view.click(card)
                 await view.wait_for_selector('body[data-view="player"][data-state="ready"]', timeout=WAIT_MS)
                 assert await view.eval_on_selector("#video", "v => v.videoWidth") == 320
@@ -389,7 +400,7 @@ async def test_player_says_why_a_video_failed(
                 assert "blocked by our moderation system" in error and "moderation_blocked" in error
                 assert await view.inner_text("#status") == "Failed"
                 assert await view.is_hidden("#stage") and await view.is_hidden("#actions")
-                shot = await host.screenshot("5-failed.png")
+                shot = await host.screenshot("5-failed.png", view)
                 await host.check_clean()
     report(request, [shot])
 
@@ -423,6 +434,6 @@ async def test_a_download_result_plays_and_opens_the_local_file_without_download
                 [link] = await host.logged("ui/open-link")
                 assert link["params"]["url"] == path.as_uri()
                 assert str(path) in await view.inner_text("#notice")
-                shot = await host.screenshot("6-download-result-portrait.png")
+                shot = await host.screenshot("6-download-result-portrait.png", view)
                 await host.check_clean()
     report(request, [shot])
