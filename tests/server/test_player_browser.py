@@ -87,6 +87,13 @@ def find_chromium(playwright_path: str) -> str:
     )
 
 
+async def chromium_or_fail() -> str:
+    """Called first in each test, outside any task group, so a missing browser is a plain failure."""
+    async with async_playwright() as playwright:
+        own = playwright.chromium.executable_path
+    return find_chromium(own)
+
+
 def csp_header(meta: dict[str, Any] | None) -> str:
     """The CSP a host builds from the resource's ``_meta.ui.csp`` (the spec's construction)."""
     csp = ((meta or {}).get("ui") or {}).get("csp") or {}
@@ -201,11 +208,12 @@ class Host:
 
 
 @asynccontextmanager
-async def browser_host(tmp_path: Path, client: Client, view_html: str, view_csp: str) -> AsyncIterator[Host]:
+async def browser_host(
+    chromium: str, tmp_path: Path, client: Client, view_html: str, view_csp: str
+) -> AsyncIterator[Host]:
     shots = tmp_path / "screenshots"
     shots.mkdir()
     async with async_playwright() as playwright:
-        chromium = find_chromium(playwright.chromium.executable_path)
         context = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),  # a fresh profile every run
             executable_path=chromium,
@@ -294,6 +302,7 @@ async def test_player_shows_progress_then_plays_and_lists_the_video(
     emulator_clock: FakeClock,
     request: pytest.FixtureRequest,
 ) -> None:
+    chromium = await chromium_or_fail()
     shots: list[Path] = []
     with anyio.fail_after(90):
         async with real_server(settings, http_client) as client:
@@ -302,7 +311,7 @@ async def test_player_shows_progress_then_plays_and_lists_the_video(
             result = await client.call_tool("generate_video", JOB)
             video_id = structured(result)["id"]
             emulator_clock.advance(4)  # 40% rendered
-            async with browser_host(tmp_path, client, html, csp) as host:
+            async with browser_host(chromium, tmp_path, client, html, csp) as host:
                 view = await host.open_view(
                     tools["generate_video"],
                     tools,
@@ -383,6 +392,7 @@ async def test_player_says_why_a_video_failed(
     emulator_clock: FakeClock,
     request: pytest.FixtureRequest,
 ) -> None:
+    chromium = await chromium_or_fail()
     emulator.faults.add(Fault(kind="fail_job", error_code="moderation_blocked"))
     with anyio.fail_after(60):
         async with real_server(settings, http_client) as client:
@@ -390,7 +400,7 @@ async def test_player_says_why_a_video_failed(
             video_id = structured(await client.call_tool("generate_video", {**JOB, "size": "160x96"}))["id"]
             emulator_clock.advance(2)
             result = await client.call_tool("get_video_status", {"video_id": video_id})
-            async with browser_host(tmp_path, client, html, csp) as host:
+            async with browser_host(chromium, tmp_path, client, html, csp) as host:
                 view = await host.open_view(
                     tools["get_video_status"],
                     tools,
@@ -415,6 +425,7 @@ async def test_a_download_result_plays_and_opens_the_local_file_without_download
 ) -> None:
     """A stricter host, without ui/download-file and with blob: left out of the CSP (hosts may restrict
     further): the player shows download_video's result, plays it from a data: URL and opens the saved file."""
+    chromium = await chromium_or_fail()
     with anyio.fail_after(60):
         async with real_server(settings, http_client) as client:
             html, csp, tools = await player_of(client)
@@ -423,7 +434,7 @@ async def test_a_download_result_plays_and_opens_the_local_file_without_download
             path = Path(structured(result)["path"])
             capabilities = {key: value for key, value in HOST_CAPABILITIES.items() if key != "downloadFile"}
             strict_csp = csp.replace(" blob:", "")
-            async with browser_host(tmp_path, client, html, strict_csp) as host:
+            async with browser_host(chromium, tmp_path, client, html, strict_csp) as host:
                 view = await host.open_view(
                     tools["download_video"],
                     tools,
