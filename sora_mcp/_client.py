@@ -332,6 +332,11 @@ class SoraClient:
         video, _hint = await self._retrieve(video_id)
         return video
 
+    async def poll_video(self, video_id: str) -> tuple[Video, float | None]:
+        """One poll of a job: the job as it is now, and how many seconds the server asks to wait
+        before the next poll (its ``openai-poll-after-ms``, clamped; None when it sent none)."""
+        return await self._retrieve(video_id)
+
     async def _retrieve(self, video_id: str) -> tuple[Video, float | None]:
         """The job, and the server's ``openai-poll-after-ms`` hint in seconds (None without one)."""
         response = await self._wire.request(

@@ -32,6 +32,7 @@ from .._storage import LocalStorage
 from .._version import __version__
 from . import _tools as tools
 from ._library import LocalLibrary
+from ._player import player_meta, register_player
 from ._prompts import register_prompts
 from ._resources import listed_resources, register_completions, register_resources
 from ._results import DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
@@ -221,20 +222,21 @@ def create_server(settings: Settings, *, http_client: httpx2.AsyncClient | None 
     register_resources(mcp, mcp.library)
     register_prompts(mcp, settings.model)
     register_completions(mcp, mcp.library)
+    register_player(mcp, settings, _actionable)
     return mcp
 
 
 def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
     wait_cap = max(settings.wait_timeout, 1.0)
 
-    @mcp.tool(title="Get a video's status", annotations=READ_ONLY)
+    @mcp.tool(title="Get a video's status", annotations=READ_ONLY, meta=player_meta())
     @_actionable
     async def get_video_status(video_id: VideoId, ctx: Context[Runtime, Any]) -> VideoInfo:
         """Look up a video job once: its status, progress, error, timestamps and expiry.
         Use wait_for_video instead when you want to follow a job until it finishes."""
         return await tools.get_video_status(_runtime(ctx), video_id)
 
-    @mcp.tool(title="Wait for a video to finish", annotations=READ_ONLY)
+    @mcp.tool(title="Wait for a video to finish", annotations=READ_ONLY, meta=player_meta())
     @_actionable
     async def wait_for_video(
         video_id: VideoId,
@@ -271,7 +273,7 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         """List the account's recent video jobs, one page at a time (newest first by default)."""
         return await tools.list_videos(_runtime(ctx), limit, after, order)
 
-    @mcp.tool(title="Download a video or its images", annotations=SAVES)
+    @mcp.tool(title="Download a video or its images", annotations=SAVES, meta=player_meta())
     @_actionable
     async def download_video(
         video_id: VideoId, ctx: Context[Runtime, Any], variant: Variant = "video"
@@ -282,7 +284,7 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
 
 
 def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
-    @mcp.tool(title="Generate a video", annotations=CREATES)
+    @mcp.tool(title="Generate a video", annotations=CREATES, meta=player_meta())
     @_actionable
     async def generate_video(
         prompt: Prompt,
@@ -337,7 +339,7 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
             fit_reference=fit_reference,
         )
 
-    @mcp.tool(title="Remix a video", annotations=CREATES)
+    @mcp.tool(title="Remix a video", annotations=CREATES, meta=player_meta())
     @_actionable
     async def remix_video(video_id: VideoId, prompt: Prompt, ctx: Context[Runtime, Any]) -> VideoInfo:
         """Start a new job that changes a completed video according to the prompt (one focused change works

@@ -59,7 +59,7 @@ def _reader(library: LocalLibrary, kind: AssetKind) -> Callable[[str], Awaitable
         if asset.size > MAX_RESOURCE_BYTES:
             raise ResourceError(
                 f"{asset.file.location} is {asset.size:,} bytes, more than the {MAX_RESOURCE_BYTES:,} one resource "
-                "read may return. Open the file at that path instead."
+                "read may return. Open the file at that path, or read it in chunks with the read_asset_chunk tool."
             )
         data = await library.read(asset, length=MAX_RESOURCE_BYTES)
         return data.decode("utf-8") if kind == "metadata" else data

@@ -22,6 +22,8 @@ TOOL_NAMES = (
     "list_videos",
     "delete_video",
 )
+# The player's app-only tools (_meta.ui.visibility ["app"]): listed, but MCP Apps hosts keep them from the model.
+APP_TOOL_NAMES = ("player_status", "player_gallery", "read_asset_chunk")
 # A clip for a model the catalog does not know, small enough to render in a few milliseconds.
 SMALL: dict[str, Any] = {"model": "test-model", "size": "160x96", "seconds": 1}
 ERAS = ["auto", "legacy"]  # auto: 2026-07-28 stateless; legacy: the 2025-11-25 initialize handshake
@@ -41,6 +43,11 @@ def era(request: pytest.FixtureRequest) -> str:
 async def mcp_client(server: SoraMCPServer, era: str) -> AsyncIterator[Client]:
     async with Client(server, mode=era) as client:
         yield client
+
+
+def model_tools(tools: list[Any]) -> set[str]:
+    """The tools a host that speaks MCP Apps shows the model: all but the app-only ones."""
+    return {tool.name for tool in tools if "model" in ((tool.meta or {}).get("ui") or {}).get("visibility", ["model"])}
 
 
 def structured(result: Any) -> dict[str, Any]:

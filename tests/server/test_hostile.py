@@ -26,7 +26,7 @@ from sora_mcp.emulator import Emulator, EmulatorConfig, Fault
 from sora_mcp.server import create_server
 from sora_mcp.server._transport import MAX_BODY
 from tests.conftest import TEST_KEY
-from tests.server.conftest import SMALL, TOOL_NAMES, error_text
+from tests.server.conftest import APP_TOOL_NAMES, SMALL, TOOL_NAMES, error_text
 from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, http_server
 
 pytestmark = pytest.mark.anyio
@@ -99,7 +99,7 @@ async def fuzz_client(settings: Settings) -> Any:
         yield client, schemas
 
 
-@pytest.mark.parametrize("tool", TOOL_NAMES)
+@pytest.mark.parametrize("tool", [*TOOL_NAMES, *APP_TOOL_NAMES])
 async def test_generated_arguments_never_crash_the_server(fuzz_client: Any, tool: str, caplog: Any) -> None:
     client, schemas = fuzz_client
     properties = list(schemas[tool].get("properties", {}))

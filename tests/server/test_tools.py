@@ -26,7 +26,7 @@ from sora_mcp import Settings
 from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault
 from sora_mcp.server import create_server
 from tests.conftest import TEST_KEY
-from tests.server.conftest import SMALL, error_text, structured
+from tests.server.conftest import APP_TOOL_NAMES, SMALL, error_text, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -329,7 +329,7 @@ async def test_read_only_mode_leaves_out_spending_tools(
     server = create_server(settings.model_copy(update={"read_only": True}), http_client=http_client)
     async with Client(server, mode=era) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
-    assert tools == {"get_video_status", "wait_for_video", "list_videos", "download_video"}
+    assert tools == {"get_video_status", "wait_for_video", "list_videos", "download_video", *APP_TOOL_NAMES}
 
 
 async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Emulator) -> None:
