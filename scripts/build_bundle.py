@@ -33,7 +33,8 @@ def bundle_files(root: Path = ROOT) -> list[tuple[str, Path]]:
     package = sorted(
         path
         for path in (root / PACKAGE).rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and (path.suffix == ".py" or path.name == "py.typed")
+        # Code and the data it reads at run time (the player's page and its vendored library), no bytecode.
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
     )
     files += [(path.relative_to(root).as_posix(), path) for path in package]
     return files

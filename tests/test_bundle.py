@@ -22,7 +22,7 @@ from mcp import Client, StdioServerParameters
 
 import sora_mcp
 from tests.npm_tools import MCPB, npm_package
-from tests.server.conftest import TOOL_NAMES
+from tests.server.conftest import TOOL_NAMES, model_tools
 
 pytestmark = pytest.mark.slow
 
@@ -84,11 +84,10 @@ def test_the_bundle_holds_only_what_runs(bundle: Path) -> None:
     with zipfile.ZipFile(bundle) as archive:
         names = archive.namelist()
     assert len(names) == len(set(names))
-    package = {
-        path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "sora_mcp").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and (path.suffix == ".py" or path.name == "py.typed")
-    }
+    # Everything the package tracks: code and the data it reads at run time (the player's page and library).
+    tracked = subprocess.run(["git", "ls-files", "sora_mcp"], cwd=ROOT, capture_output=True, text=True, check=True)
+    package = set(tracked.stdout.split())
+    assert "sora_mcp/server/player/player.html" in package
     assert set(names) == RUNTIME_ONLY | package
     assert not [name for name in names if name.split("/")[0] in {"tests", "bench", ".ci", "docs", "manifests"}]
 
@@ -156,9 +155,11 @@ async def test_the_bundle_starts_with_the_emulator(unpacked: Path, mcpb: Path, t
     with anyio.fail_after(600):  # first launch: uv makes the bundle's venv from the lock
         async with Client(launch(config, tmp_path)) as client:
             print(f"first launch (new venv, warm uv cache): {time.monotonic() - started:.1f}s")
-            assert {tool.name for tool in (await client.list_tools()).tools} == set(TOOL_NAMES)
+            assert model_tools((await client.list_tools()).tools) == set(TOOL_NAMES)
             listed = await client.call_tool("list_videos", {})
             assert not listed.is_error, listed.content
+            [player] = (await client.read_resource("ui://sora-mcp/player")).contents
+            assert player.mime_type == "text/html;profile=mcp-app" and "<video" in getattr(player, "text", "")
     installed = {path.name.split("-")[0].lower() for path in (unpacked / ".venv").glob("lib/*/site-packages/*")}
     assert "mcp" in installed and "av" in installed
     assert not installed & {"pytest", "ruff", "mypy", "hypothesis", "openai", "coverage"}, "no dev group"
@@ -170,7 +171,7 @@ async def test_the_bundle_with_nothing_configured_says_what_to_do(unpacked: Path
     assert config["env"]["OPENAI_BASE_URL"] == "" and config["env"]["SORA_MCP_OUTPUT_DIR"] == ""
     with anyio.fail_after(600):
         async with Client(launch(config, tmp_path)) as client:
-            assert {tool.name for tool in (await client.list_tools()).tools} == set(TOOL_NAMES)
+            assert model_tools((await client.list_tools()).tools) == set(TOOL_NAMES)
             result = await client.call_tool("list_videos", {})
     assert result.is_error
     text = " ".join(getattr(block, "text", "") for block in result.content)

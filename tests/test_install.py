@@ -44,7 +44,7 @@ from sora_mcp.cli._install import (
     render,
 )
 from sora_mcp.emulator import EmulatorConfig
-from tests.server.conftest import TOOL_NAMES
+from tests.server.conftest import TOOL_NAMES, model_tools
 
 HOST_KEY = "sk-host-config-0123456789WXYZ"
 EMULATOR = ServerOptions(backend="emulator")
@@ -476,7 +476,7 @@ def host_launch(
 async def list_tools(params: StdioServerParameters, *, call_list_videos: bool = False) -> set[str]:
     with anyio.fail_after(60):
         async with Client(params) as client:
-            names = {tool.name for tool in (await client.list_tools()).tools}
+            names = model_tools((await client.list_tools()).tools)
             if call_list_videos:
                 result = await client.call_tool("list_videos", {})
                 assert not result.is_error, result.content

@@ -53,11 +53,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_and_sdist_hold_the_package(dist: Path) -> None:
     version = sora_mcp.__version__
-    package = {
-        path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "sora_mcp").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and (path.suffix == ".py" or path.name == "py.typed")
-    }
+    # Everything the package tracks: code and the data it reads at run time (the player's page and library).
+    tracked = subprocess.run(["git", "ls-files", "sora_mcp"], cwd=ROOT, capture_output=True, text=True, check=True)
+    package = set(tracked.stdout.split())
+    assert "sora_mcp/server/player/player.html" in package
     with zipfile.ZipFile(dist / f"sora_mcp-{version}-py3-none-any.whl") as wheel:
         names = set(wheel.namelist())
         entry_points = wheel.read(f"sora_mcp-{version}.dist-info/entry_points.txt").decode()
