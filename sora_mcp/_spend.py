@@ -48,11 +48,13 @@ __all__ = [
     "Refused",
     "Reserved",
     "Totals",
+    "describe_create",
     "estimate",
     "fingerprint",
     "ledger_path",
     "limit_refusal",
     "local_now",
+    "money",
     "to_micros",
     "usd",
 ]
@@ -112,12 +114,22 @@ class Estimate:
         return usd(self.micros) if self.micros is not None else None
 
     def describe(self) -> str:
-        """``sora-2-pro 1280x720, 8 s at $0.30/s: about $2.40`` (or what is missing)."""
+        """``sora-2-pro 1280x720, 8 s at $0.30/s`` (what it is and, when known, its price per second)."""
         shape = ", ".join(part for part in (self.size, f"{self.seconds} s" if self.seconds else None) if part)
         head = f"{self.model} {shape}".strip()
-        if self.micros is None or self.per_second is None:
-            return f"{head} (price unknown)"
-        return f"{head} at ${self.per_second:g}/s: about ${usd(self.micros):.2f}"
+        return head if self.per_second is None else f"{head} at {money(self.per_second)}/s"
+
+
+def money(amount: float) -> str:
+    """$0.10, $2.40; more digits only when cents would hide them ($0.125)."""
+    return f"${amount:.2f}" if round(amount, 2) == amount else f"${amount:g}"
+
+
+def describe_create(operation: str, cost: Estimate, source_video_id: str | None, *, article: str = "this") -> str:
+    """``this video (sora-2 720x1280, 4 s at $0.10/s)``, ``a remix of video_1 (...)``."""
+    what = f"remix of {source_video_id}" if operation == "remix" and source_video_id else operation
+    what = "video" if what == "generate" else what
+    return f"{article} {what} ({cost.describe()})"
 
 
 def estimate(model: str, size: str | None, seconds: str | None, prices: dict[str, float]) -> Estimate:
@@ -203,12 +215,13 @@ def limit_refusal(cost: Estimate, totals: Totals, limits: Limits, what: str) -> 
         return None
     if cost.micros is None:
         setting, value = configured[0]
+        flag = LIMIT_SETTINGS[setting][0]
         return (
-            f"Not sent: the price of {what} is unknown, so the spending limit (--{setting.replace('_', '-')} "
-            f"${usd(value):.2f}) cannot be checked; nothing was spent. Tell sora-mcp the price where it is "
-            f'started: --price {cost.model}=USD_PER_SECOND (or SORA_MCP_PRICES="{cost.model}=USD_PER_SECOND").'
+            f"Not sent: {what} has no known price, so the spending limit ({flag} ${usd(value):.2f}) cannot be "
+            f"checked; nothing was spent. Tell sora-mcp the price where it is started: --price "
+            f'{cost.model}=USD_PER_SECOND (or SORA_MCP_PRICES="{cost.model}=USD_PER_SECOND").'
         )
-    price = f"{what} is estimated at ${usd(cost.micros):.2f}"
+    price = f"{what} would cost about ${usd(cost.micros):.2f}"
     if limits.max_cost_per_video is not None and cost.micros > limits.max_cost_per_video:
         return (
             f"Not sent: {price}, above the per-video limit of ${usd(limits.max_cost_per_video):.2f}; nothing was "
@@ -418,7 +431,7 @@ class Ledger:
                 existing = self._find(db, new.fingerprint, window, now.timestamp())
                 if existing is not None:
                     return Existing(existing, totals)
-            what = f"this {new.operation} ({new.estimate.describe()})"
+            what = describe_create(new.operation, new.estimate, new.source_video_id)
             reason = limit_refusal(new.estimate, totals, limits, what)
             if reason is not None:
                 return Refused(reason, totals)

@@ -54,6 +54,7 @@ from .._spend import (
     NewEntry,
     Refused,
     Totals,
+    describe_create,
     estimate,
     fingerprint,
     ledger_path,
@@ -112,10 +113,8 @@ class CreatePlan:
     new_job: bool
     confirm_cost_usd: float | None
 
-    def describe(self) -> str:
-        if self.operation == "remix":
-            return f"a remix of {self.source_video_id} ({self.cost.describe()})"
-        return f"a new video ({self.cost.describe()})"
+    def describe(self, article: str = "this") -> str:
+        return describe_create(self.operation, self.cost, self.source_video_id, article=article)
 
 
 Planned = CreatePlan | SoraError  # a plan, or the error that stopped it (raised by the tool body)
@@ -280,7 +279,7 @@ class SpendGuard:
             new_job=options.new_job,
             confirm_cost_usd=options.confirm_cost_usd,
         )
-        return replace(plan, refusal=limit_refusal(cost, totals, self.limits, f"this {operation} ({cost.describe()})"))
+        return replace(plan, refusal=limit_refusal(cost, totals, self.limits, plan.describe()))
 
     async def _reusable(self, runtime: Runtime, entry: Entry | None) -> Entry | None:
         """``entry`` unless its job failed or is gone (then it is never offered again)."""
@@ -322,12 +321,13 @@ class SpendGuard:
         """The question, worded the same on every round (the 2026-07-28 round trip re-asks a changed one)."""
         threshold = usd(self.limits.confirm_above or 0)
         price = (
-            f"about ${plan.cost.usd:.2f}, above your confirmation threshold of ${threshold:.2f}"
+            f"for about ${plan.cost.usd:.2f}? That is above your confirmation threshold of ${threshold:.2f}."
             if plan.cost.usd is not None
-            else f"an unknown price (no price is set for {plan.model})"
+            else f"at an unknown price? No price is set for {plan.model}, and jobs above ${threshold:.2f} need "
+            "your approval."
         )
         excerpt = plan.prompt if len(plan.prompt) <= 300 else plan.prompt[:299] + "…"
-        return f"Start {plan.describe()}? It costs {price}. Prompt: “{excerpt}”"
+        return f"Start {plan.describe('a')} {price} Prompt: “{excerpt}”"
 
     def _not_asked(self, plan: CreatePlan) -> str:
         tool = "generate_video" if plan.operation == "generate" else "remix_video"
@@ -348,8 +348,9 @@ class SpendGuard:
                 "SORA_MCP_PRICES)."
             )
         return (
-            f"Not sent: {plan.describe()} is above the ${threshold:.2f} confirmation threshold (--confirm-above), "
-            f"and this client cannot ask the user; nothing was spent. Tell the user it costs about "
+            f"Not sent: {plan.describe()} would cost about ${plan.cost.usd:.2f}, above the ${threshold:.2f} "
+            "confirmation threshold (--confirm-above), and this client cannot ask the user; nothing was spent. "
+            f"Tell the user it costs about "
             f"${plan.cost.usd:.2f}; if they agree, call {tool} again with the same arguments and "
             f"confirm_cost_usd={plan.cost.usd:g}."
         )
@@ -439,9 +440,10 @@ class SpendGuard:
             return None
         cost = replace(plan.cost, micros=entry.micros) if entry.micros is not None else plan.cost
         info = VideoInfo.from_video(video)
-        minutes = max(0, round((self.ledger.clock().timestamp() - entry.created_at) / 60))
+        minutes = round((self.ledger.clock().timestamp() - entry.created_at) / 60)
+        ago = "just now" if minutes < 1 else f"{minutes} min ago"
         next_step = (
-            f"Reused: an identical {tool} call started this job at {when} (about {minutes} min ago), so no second "
+            f"Reused: an identical {tool} call started this job at {when} ({ago}), so no second "
             f"job was started and nothing more was spent. {info.next_step} To really start another, call {tool} "
             "again with new_job=true."
         )
