@@ -21,11 +21,13 @@ from .._config import Settings
 from .._errors import ConfigurationError
 from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands
+from ._spend import SPEND_ENVIRONMENT_HELP, SPEND_SETTING_FLAGS, add_spend_command, add_spend_flags
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
 
-ENVIRONMENT_HELP = """\
+ENVIRONMENT_HELP = (
+    """\
 environment variables (flags win over them):
   OPENAI_API_KEY            API key of the Videos API server (never pass it as a flag)
   OPENAI_BASE_URL           base URL of a server speaking /v1/videos (default https://api.openai.com/v1)
@@ -40,6 +42,8 @@ environment variables (flags win over them):
   SORA_MCP_TRANSPORT, SORA_MCP_HOST, SORA_MCP_PORT, SORA_MCP_AUTH_TOKEN,
   SORA_MCP_ALLOWED_ORIGINS, SORA_MCP_ALLOWED_HOSTS          HTTP transports (comma-separated lists)
 """
+    + SPEND_ENVIRONMENT_HELP
+)
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +96,7 @@ SETTING_FLAGS = (
     "read_only",
     "wait_timeout",
     "emulator_render_seconds",
+    *SPEND_SETTING_FLAGS,
 )
 
 
@@ -123,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(serve)
     _add_serve_flags(serve)
+    add_spend_flags(serve)
     serve.set_defaults(handler=_cmd_serve)
 
     demo = commands.add_parser(
@@ -139,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     add_commands(commands, _add_settings_flags, settings_from_args)
+    add_spend_command(commands, settings_from_args)
 
     emulator = commands.add_parser(
         "emulator",
