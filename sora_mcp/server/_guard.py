@@ -307,8 +307,9 @@ class SpendGuard:
             return Decided(approve=False)  # the body raises the plan's error
         if plan.dry_run or not plan.needs_confirmation:
             return Decided(approve=True)
-        if plan.existing is not None or plan.refusal is not None:
-            # Nothing new would start (the identical job is returned, or a limit refuses): no question.
+        if plan.refusal is not None:  # a limit refuses it: nobody is asked to approve what cannot start
+            return Decided(approve=False, reason=plan.refusal)
+        if plan.existing is not None:  # the identical job is returned: nothing new starts, no question
             return Decided(approve=False, reason=self._not_asked(plan))
         if _can_ask(ctx):
             return Elicit(self._question(plan), CostApproval)
@@ -425,13 +426,13 @@ class SpendGuard:
         tool = "generate_video" if plan.operation == "generate" else "remix_video"
         if entry.in_flight:
             raise InputError(
-                f"Not sent: an identical {plan.operation} was sent at {when} by another sora-mcp process and its "
+                f"Not sent: an identical {tool} call was sent at {when} by another sora-mcp process and its "
                 "answer has not arrived yet; nothing more was spent. Call again in a minute to get that job, or "
                 f"call {tool} with new_job=true to start a second one."
             )
         if entry.state != "sent" or entry.video_id is None:
             raise InputError(
-                f"Not sent: an identical {plan.operation} was sent at {when} but its answer was lost, so the job "
+                f"Not sent: an identical {tool} call was sent at {when} but its answer was lost, so the job "
                 "may exist and is counted as possibly spent; nothing more was spent. Look for it with list_videos; "
                 f"to start another anyway, call {tool} again with new_job=true."
             )
