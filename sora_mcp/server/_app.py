@@ -295,11 +295,11 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         return await tools.download_video(_runtime(ctx), video_id, variant, lambda uris: mcp.announce(ctx, uris))
 
 
-def _new_job_text(settings: Settings, tool: str) -> str:
+def _new_job_text(settings: Settings, tool: str, same: str) -> str:
     return (
-        f"Start a new job even though an identical {tool} call (same prompt, settings and image) started one in "
-        f"the last {settings.dedupe_window / 60:g} minutes; without it that job is returned (reused=true) and "
-        "nothing more is spent."
+        f"Start a new job even though an identical {tool} call ({same}) started one in the last "
+        f"{settings.dedupe_window / 60:g} minutes; without it that job is returned (reused=true) and nothing more "
+        "is spent."
     )
 
 
@@ -349,7 +349,9 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGu
             Field(description="When the reference image's size differs: crop to fill, pad (letterbox), or refuse."),
         ] = "none",
         dry_run: DryRun = False,
-        new_job: Annotated[bool, Field(description=_new_job_text(settings, "generate_video"))] = False,
+        new_job: Annotated[
+            bool, Field(description=_new_job_text(settings, "generate_video", "same prompt, settings and image"))
+        ] = False,
         confirm_cost_usd: ConfirmCost = None,
         *,
         plan: Annotated[Planned, plan_generate],
@@ -369,7 +371,9 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGu
         prompt: Prompt,
         ctx: Context[Runtime, Any],
         dry_run: DryRun = False,
-        new_job: Annotated[bool, Field(description=_new_job_text(settings, "remix_video"))] = False,
+        new_job: Annotated[
+            bool, Field(description=_new_job_text(settings, "remix_video", "same video and prompt"))
+        ] = False,
         confirm_cost_usd: ConfirmCost = None,
         *,
         plan: Annotated[Planned, plan_remix],

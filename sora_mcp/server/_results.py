@@ -135,9 +135,14 @@ class CreateInfo(VideoInfo):
     status: Status | None = Field(  # type: ignore[assignment]  # null only on a dry run
         description="queued, in_progress, completed or failed; null on a dry run."
     )
+    estimated_cost_usd: float | None = Field(
+        description="Estimated price: the catalog's list price, or the server operator's --price for other models; "
+        "null when unknown."
+    )
     reused: bool = Field(
-        description="True when an identical create (same prompt, settings and image) made this job a short while "
-        "ago: it is returned instead of starting and paying for a second one. Pass new_job=true to start another."
+        description="True when an identical request (same prompt, settings and image or source video) made this job a "
+        "short while ago: it is returned instead of starting and paying for a second one. Pass new_job=true to start "
+        "another."
     )
     dry_run: bool = Field(description="True when nothing was sent: only the estimate and the limits are reported.")
     spend: SpendInfo
