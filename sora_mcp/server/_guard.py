@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import anyio
 from mcp.server.mcpserver import (
@@ -265,7 +266,7 @@ class SpendGuard:
             model=cost.model,
             size=cost.size,
             seconds=cost.seconds,
-            server=runtime.client.settings.base_url,
+            server=_server_name(runtime.client.settings.base_url),
             fit=fit,
             reference=reference,
             source_video_id=source,
@@ -551,6 +552,15 @@ def _content_digest(reference: "ImageReference") -> str:
     if reference.data is not None:
         return "sha256:" + hashlib.sha256(reference.data).hexdigest()
     return f"{reference.kind}:{reference.url or reference.file_id}"
+
+
+def _server_name(base_url: str) -> str:
+    """The base URL as the ledger shows it: no user info, query or fragment (nothing secret is kept)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def _can_ask(ctx: Context[Runtime, Any]) -> bool:

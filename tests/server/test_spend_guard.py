@@ -376,3 +376,31 @@ def _png(color: tuple[int, int, int]) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (160, 96), color).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+async def test_an_unusable_ledger_refuses_creates_and_says_where(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator, era: str
+) -> None:
+    blocker = settings.output_dir.parent / "a-file-not-a-folder"
+    blocker.write_text("the state folder cannot be made here")
+    async with guarded(settings, http_client, era, state_dir=blocker) as client:
+        text = error_text(await client.call_tool("generate_video", {"prompt": "a red kite", **SMALL}))
+    assert "spend ledger" in text and "--state-dir" in text and "nothing was sent" in text
+    assert creates(emulator) == 0
+
+
+async def test_the_ledger_keeps_no_secret(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator, era: str
+) -> None:
+    import sqlite3
+
+    from sora_mcp.server._guard import _server_name
+    from tests.conftest import TEST_KEY
+
+    async with guarded(settings, http_client, era) as client:
+        structured(await client.call_tool("generate_video", {"prompt": "a red kite", **SMALL}))
+    with sqlite3.connect(settings.state_dir / "ledger.sqlite3") as db:
+        dumped = repr(db.execute("SELECT * FROM creates").fetchall())
+    assert "http://emulator.test/v1" in dumped and TEST_KEY not in dumped
+    assert "a red kite" not in dumped, "prompts are not kept, only their fingerprint"
+    assert _server_name("https://user:secret@[::1]:8443/openai/v1?api-key=k#x") == "https://[::1]:8443/openai/v1"
