@@ -39,6 +39,7 @@ from ._errors import StorageError
 __all__ = [
     "Clock",
     "Entry",
+    "EntryState",
     "Estimate",
     "Existing",
     "Ledger",

@@ -43,11 +43,19 @@ from pydantic import BaseModel, Field
 from .._assets import check_id
 from .._catalog import check_request
 from .._config import Settings
-from .._errors import APIStatusError, InputError, NotFoundError, SoraError, UnsupportedOperationError
+from .._errors import (
+    APIStatusError,
+    InputError,
+    NotFoundError,
+    SoraError,
+    StorageError,
+    UnsupportedOperationError,
+)
 from .._models import FitMode, Video
 from .._spend import (
     Clock,
     Entry,
+    EntryState,
     Estimate,
     Existing,
     Ledger,
@@ -400,13 +408,21 @@ class SpendGuard:
             video = await send(plan)
         except BaseException as exc:
             if _created_nothing(exc):
-                await self.ledger.settle(decision.entry_id, "not_sent")
+                await self._settle(decision.entry_id, "not_sent")
             else:
-                await self.ledger.settle(decision.entry_id, "unknown")
                 log.warning("a create's answer was lost: recorded as possibly spent (ledger row %d)", decision.entry_id)
+                await self._settle(decision.entry_id, "unknown")
             raise
-        await self.ledger.settle(decision.entry_id, "sent", video.id)
+        await self._settle(decision.entry_id, "sent", video.id)
         return video, decision.totals
+
+    async def _settle(self, entry_id: int, state: EntryState, video_id: str | None = None) -> None:
+        """Record how a sent create ended. If the ledger fails now, what happened on the server still
+        stands (a job that was made is returned): the reservation stays, counted as possibly spent."""
+        try:
+            await self.ledger.settle(entry_id, state, video_id)
+        except StorageError as exc:
+            log.warning("the ledger could not record create %d as %s (job %s): %s", entry_id, state, video_id, exc)
 
     def _verdict(self, plan: CreatePlan, approval: ElicitationResult[CostApproval]) -> tuple[bool, str]:
         if isinstance(approval, AcceptedElicitation):

@@ -404,3 +404,29 @@ async def test_the_ledger_keeps_no_secret(
     assert "http://emulator.test/v1" in dumped and TEST_KEY not in dumped
     assert "a red kite" not in dumped, "prompts are not kept, only their fingerprint"
     assert _server_name("https://user:secret@[::1]:8443/openai/v1?api-key=k#x") == "https://[::1]:8443/openai/v1"
+
+
+async def test_a_ledger_that_fails_after_the_create_was_sent_still_returns_the_job(
+    settings: Settings, emulator: Emulator, era: str
+) -> None:
+    hold = HoldCreates(emulator.app)
+    ledger = settings.state_dir / "ledger.sqlite3"
+    async with (
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=hold)) as http,
+        guarded(settings, http, era) as client,
+    ):
+        results: list[Any] = []
+
+        async def create() -> None:
+            results.append(await client.call_tool("generate_video", {"prompt": "a red kite", **SMALL}))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(create)
+            with anyio.fail_after(10):
+                await hold.reached.wait()
+            for path in settings.state_dir.iterdir():  # the ledger breaks while the answer is on its way
+                path.unlink()
+            ledger.write_bytes(b"not a database any more" * 64)
+            hold.release.set()
+    made = structured(results[0])
+    assert made["id"] == next(iter(emulator.store.jobs)) and creates(emulator) == 1
