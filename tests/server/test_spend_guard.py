@@ -430,3 +430,27 @@ async def test_a_ledger_that_fails_after_the_create_was_sent_still_returns_the_j
             hold.release.set()
     made = structured(results[0])
     assert made["id"] == next(iter(emulator.store.jobs)) and creates(emulator) == 1
+
+
+async def test_a_create_whose_answer_was_lost_is_never_sent_blindly_again(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator, era: str
+) -> None:
+    from sora_mcp.emulator import Fault
+
+    arguments = {"prompt": "a red kite", **SMALL}
+    async with guarded(settings, http_client, era) as client:
+        emulator.faults.add(Fault(kind="status", status=502, method="POST", path="/videos"))
+        first = error_text(await client.call_tool("generate_video", arguments))
+        again = error_text(await client.call_tool("generate_video", arguments))
+        assert creates(emulator) == 1
+        dry = structured(await client.call_tool("generate_video", {**arguments, "dry_run": True}))
+        forced = structured(await client.call_tool("generate_video", {**arguments, "new_job": True}))
+        emulator.faults.add(Fault(kind="status", status=429, method="POST", path="/videos"))
+        limited = error_text(await client.call_tool("generate_video", {**arguments, "prompt": "a blue kite"}))
+        retried = structured(await client.call_tool("generate_video", {**arguments, "prompt": "a blue kite"}))
+    assert "502" in first
+    assert "answer was lost" in again and "possibly spent" in again and "new_job=true" in again
+    assert dry["spend"]["spent_today_usd"] == pytest.approx(0.1), "possibly spent counts"
+    assert forced["reused"] is False and "429" in limited
+    assert retried["reused"] is False, "a create the server refused (4xx) made nothing: it may be sent again"
+    assert creates(emulator) == 4
