@@ -116,6 +116,7 @@ class CreatePlan:
     key: str  # the fingerprint
     totals: Totals
     existing: Entry | None  # an identical create within the dedupe window
+    existing_video: Video | None  # its job as the server reported it while planning
     refusal: str | None  # why a limit refuses it now
     needs_confirmation: bool
     dry_run: bool
@@ -265,9 +266,10 @@ class SpendGuard:
         source: str | None,
     ) -> CreatePlan:
         totals = await self.ledger.totals()
-        existing = None
+        existing, existing_video = None, None
         if not options.new_job:
-            existing = await self._reusable(runtime, await self.ledger.find(key, self.settings.dedupe_window))
+            found = await self.ledger.find(key, self.settings.dedupe_window)
+            existing, existing_video = await self._reusable(runtime, found)
         plan = CreatePlan(
             operation=operation,
             prompt=prompt,
@@ -282,6 +284,7 @@ class SpendGuard:
             key=key,
             totals=totals,
             existing=existing,
+            existing_video=existing_video,
             refusal=None,
             needs_confirmation=self.limits.needs_confirmation(cost),
             dry_run=options.dry_run,
@@ -290,12 +293,12 @@ class SpendGuard:
         )
         return replace(plan, refusal=limit_refusal(cost, totals, self.limits, plan.describe()))
 
-    async def _reusable(self, runtime: Runtime, entry: Entry | None) -> Entry | None:
-        """``entry`` unless its job failed or is gone (then it is never offered again)."""
+    async def _reusable(self, runtime: Runtime, entry: Entry | None) -> tuple[Entry | None, Video | None]:
+        """``entry`` (and its job) unless its job failed or is gone (then it is never offered again)."""
         if entry is None or entry.state != "sent" or entry.video_id is None:
-            return entry
+            return entry, None
         video = await self._job(runtime, entry)
-        return entry if video is not None else None
+        return (entry, video) if video is not None else (None, None)
 
     async def _job(self, runtime: Runtime, entry: Entry) -> Video | None:
         """The recorded job as the server reports it now; None (and forgotten) when it failed or is gone."""
@@ -453,7 +456,8 @@ class SpendGuard:
                 "may exist and is counted as possibly spent; nothing more was spent. Look for it with list_videos; "
                 f"to start another anyway, call {tool} again with new_job=true."
             )
-        video = await self._job(runtime, entry)
+        known = plan.existing_video if plan.existing is not None and plan.existing.id == entry.id else None
+        video = known or await self._job(runtime, entry)
         if video is None:
             return None
         cost = replace(plan.cost, micros=entry.micros) if entry.micros is not None else plan.cost
