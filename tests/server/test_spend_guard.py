@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -454,3 +455,25 @@ async def test_a_create_whose_answer_was_lost_is_never_sent_blindly_again(
     assert forced["reused"] is False and "429" in limited
     assert retried["reused"] is False, "a create the server refused (4xx) made nothing: it may be sent again"
     assert creates(emulator) == 4
+
+
+async def test_the_window_and_the_day_follow_the_ledgers_clock(
+    settings: Settings, http_client: httpx2.AsyncClient, emulator: Emulator, era: str
+) -> None:
+    from tests.test_spend import FakeClock
+
+    clock = FakeClock(datetime(2026, 11, 26, 23, 50).astimezone())
+    configured = settings.model_copy(update={**PRICED, "daily_budget": 0.15})
+    arguments = {"prompt": "a red kite", **SMALL}
+    async with Client(create_server(configured, http_client=http_client, spend_clock=clock), mode=era) as client:
+        first = structured(await client.call_tool("generate_video", arguments))
+        clock.advance(minutes=5)
+        assert structured(await client.call_tool("generate_video", arguments))["reused"] is True
+        refused = error_text(await client.call_tool("generate_video", {**arguments, "prompt": "a blue kite"}))
+        clock.advance(minutes=11)  # past the 15-minute window, and past midnight: a new day, a new budget
+        second = structured(await client.call_tool("generate_video", arguments))
+    assert "daily budget of $0.15" in refused
+    assert second["reused"] is False and second["id"] != first["id"]
+    assert second["spend"]["spent_today_usd"] == 0.1
+    assert second["spend"]["spent_this_month_usd"] == pytest.approx(0.2)
+    assert creates(emulator) == 2
