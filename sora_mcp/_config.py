@@ -6,6 +6,7 @@ keyword arguments (from the CLI) win over it.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "Settings",
     "Transport",
     "default_output_dir",
+    "default_state_dir",
 ]
 
 AuthStyle = Literal["bearer", "azure", "none"]
@@ -45,6 +47,21 @@ def default_output_dir() -> Path:
     """Per-user folder for downloads: ~/Movies/sora-mcp on macOS, ~/Videos/sora-mcp elsewhere."""
     folder = "Movies" if sys.platform == "darwin" else "Videos"
     return Path.home() / folder / "sora-mcp"
+
+
+def default_state_dir() -> Path:
+    """Per-user folder for state kept between runs (the spend ledger): $XDG_STATE_HOME/sora-mcp when that
+    is set, else ~/Library/Application Support/sora-mcp on macOS, %LOCALAPPDATA%\\sora-mcp on Windows and
+    ~/.local/state/sora-mcp elsewhere."""
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "sora-mcp"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "sora-mcp"
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", "")
+        return (Path(local) if local else Path.home() / "AppData" / "Local") / "sora-mcp"
+    return Path.home() / ".local" / "state" / "sora-mcp"
 
 
 class Settings(BaseSettings):
@@ -137,6 +154,30 @@ class Settings(BaseSettings):
         default=3.0, ge=0, description="How long the embedded emulator takes to 'generate' a video."
     )
 
+    # -- spending: prices, limits, confirmation, duplicates (see _spend.py) -----------------------
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Folder of the spend ledger (SQLite), shared by every sora-mcp process of this user.",
+    )
+    prices: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict[str, float],
+        description="USD per second of video by model, for models the catalog does not price "
+        "(MODEL=USD_PER_SECOND, comma-separated in the env); wins over the catalog.",
+    )
+    max_cost_per_video: float | None = Field(
+        default=None, ge=0, description="Refuse a create estimated above this (USD)."
+    )
+    daily_budget: float | None = Field(default=None, ge=0, description="USD per local calendar day across creates.")
+    monthly_budget: float | None = Field(default=None, ge=0, description="USD per calendar month across creates.")
+    confirm_above: float | None = Field(
+        default=None, ge=0, description="Ask the user before sending a create estimated above this (USD)."
+    )
+    dedupe_window: float = Field(
+        default=900.0,
+        ge=0,
+        description="Seconds during which an identical create returns the job already made (0: off).",
+    )
+
     # -- HTTP transports --------------------------------------------------------------------------
     transport: Transport = Field(default="stdio", description="stdio (default), sse or streamable-http.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP transports bind to.")
@@ -163,6 +204,33 @@ class Settings(BaseSettings):
     def _split_roots(cls, value: object) -> object:
         if isinstance(value, str):
             return [part for part in value.split(os.pathsep) if part]
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        """'m1=0.1,m2=0.2' (env) or ['m1=0.1', 'm2=0.2'] (repeated --price) as {model: USD per second}."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        prices: dict[str, str] = {}
+        for entry in value:
+            text = str(entry).strip()
+            if not text:
+                continue
+            model, sep, price = text.rpartition("=")
+            if not sep or not model.strip() or not price.strip():
+                raise ValueError(f"price {text!r} is not MODEL=USD_PER_SECOND (e.g. my-model=0.12)")
+            prices[model.strip()] = price.strip()
+        return prices
+
+    @field_validator("prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        for model, price in value.items():
+            if not math.isfinite(price) or price < 0:
+                raise ValueError(f"the price of {model} must be a finite number of USD per second, >= 0")
         return value
 
     @field_validator("base_url")
@@ -195,6 +263,11 @@ class Settings(BaseSettings):
     @field_validator("output_dir")
     @classmethod
     def _absolute_output_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute_state_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
     @field_validator("input_roots")

@@ -36,6 +36,14 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test (and each server it starts) keeps its spend ledger in a folder of its own, never the user's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("LOCALAPPDATA", str(state))
+
+
 @pytest.fixture
 def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     """Jobs complete at once; media is small and cheap unless the test is marked ``full_media``."""

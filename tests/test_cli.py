@@ -127,7 +127,7 @@ def test_backend_emulator_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFix
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert set(commands) == {
-        *("serve", "demo", "emulator", "generate", "status", "wait", "download", "list", "delete"),
+        *("serve", "demo", "emulator", "generate", "status", "wait", "download", "list", "delete", "spend"),
         *("install", "uninstall"),
     }
     for name in commands:

@@ -22,6 +22,7 @@ from .._errors import ConfigurationError
 from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands, printable
 from ._install import add_install_commands
+from ._spend import SPEND_ENVIRONMENT_HELP, SPEND_SETTING_FLAGS, add_spend_command, add_spend_flags
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
 
@@ -30,7 +31,8 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "sett
 EMULATOR_DIALECTS = ("openai", "azure", "litellm", "vllm-omni", "sglang")
 
 
-ENVIRONMENT_HELP = """\
+ENVIRONMENT_HELP = (
+    """\
 environment variables (flags win over them):
   OPENAI_API_KEY            API key of the Videos API server (never pass it as a flag)
   OPENAI_BASE_URL           base URL of a server speaking /v1/videos (no default: api.openai.com shut down)
@@ -45,6 +47,8 @@ environment variables (flags win over them):
   SORA_MCP_TRANSPORT, SORA_MCP_HOST, SORA_MCP_PORT, SORA_MCP_AUTH_TOKEN,
   SORA_MCP_ALLOWED_ORIGINS, SORA_MCP_ALLOWED_HOSTS          HTTP transports (comma-separated lists)
 """
+    + SPEND_ENVIRONMENT_HELP
+)
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +101,7 @@ SETTING_FLAGS = (
     "read_only",
     "wait_timeout",
     "emulator_render_seconds",
+    *SPEND_SETTING_FLAGS,
 )
 
 
@@ -128,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(serve)
     _add_serve_flags(serve)
+    add_spend_flags(serve)
     serve.set_defaults(handler=_cmd_serve)
 
     demo = commands.add_parser(
@@ -145,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands, _add_settings_flags, settings_from_args)
     add_install_commands(commands)
+    add_spend_command(commands, settings_from_args)
 
     emulator = commands.add_parser(
         "emulator",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import httpx2
 from mcp.server.lowlevel.helper_types import ReadResourceContents
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, ElicitationResult, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
@@ -28,14 +28,16 @@ from .._catalog import describe_models
 from .._config import Settings
 from .._errors import MissingAPIKeyError, SoraError
 from .._images import MAX_DATA_URL_CHARS
+from .._spend import Clock
 from .._storage import LocalStorage
 from .._version import __version__
 from . import _tools as tools
+from ._guard import CostApproval, Planned, SpendGuard
 from ._library import LocalLibrary
 from ._player import player_meta, register_player
 from ._prompts import register_prompts
 from ._resources import listed_resources, register_completions, register_resources
-from ._results import DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
+from ._results import CreateInfo, DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
 from ._runtime import Runtime
 from ._sdk import LegacySubscriptions, advertise_resource_changes
 
@@ -91,6 +93,18 @@ Prompt = Annotated[
 Variant = Annotated[
     Literal["video", "thumbnail", "spritesheet"],
     Field(description="video (MP4), thumbnail (an image) or spritesheet (an image grid of frames)."),
+]
+DryRun = Annotated[
+    bool, Field(description="Only price it: return the estimate and the spending limits' state; nothing is sent.")
+]
+ConfirmCost = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=100_000,
+        description="Only when a call was refused because the user must approve its cost and this client cannot ask "
+        "them: once the user agreed, call again with this set to the estimate the refusal stated.",
+    ),
 ]
 
 
@@ -213,12 +227,15 @@ def _runtime(ctx: Context[Runtime, Any]) -> Runtime:
     return ctx.request_context.lifespan_context
 
 
-def create_server(settings: Settings, *, http_client: httpx2.AsyncClient | None = None) -> SoraMCPServer:
-    """Build the MCP server. ``http_client`` is injected by tests; the runtime opens on connect."""
+def create_server(
+    settings: Settings, *, http_client: httpx2.AsyncClient | None = None, spend_clock: Clock | None = None
+) -> SoraMCPServer:
+    """Build the MCP server. ``http_client`` and ``spend_clock`` (the spend ledger's "now") are injected by
+    tests; the runtime opens on connect."""
     mcp = SoraMCPServer(settings, http_client=http_client)
     _register_read_tools(mcp, settings)
     if not settings.read_only:
-        _register_write_tools(mcp, settings)
+        _register_write_tools(mcp, settings, SpendGuard(settings, clock=spend_clock))
     register_resources(mcp, mcp.library)
     register_prompts(mcp, settings.model)
     register_completions(mcp, mcp.library)
@@ -283,7 +300,18 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         return await tools.download_video(_runtime(ctx), video_id, variant, lambda uris: mcp.announce(ctx, uris))
 
 
-def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
+def _new_job_text(settings: Settings, tool: str, same: str) -> str:
+    return (
+        f"Start a new job even though an identical {tool} call ({same}) started one in the last "
+        f"{settings.dedupe_window / 60:g} minutes; without it that job is returned (reused=true) and nothing more "
+        "is spent."
+    )
+
+
+def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGuard) -> None:
+    plan_generate, approve_generate = guard.generate_resolvers()
+    plan_remix, approve_remix = guard.remix_resolvers()
+
     @mcp.tool(title="Generate a video", annotations=CREATES, meta=player_meta())
     @_actionable
     async def generate_video(
@@ -325,26 +353,41 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings) -> None:
             Literal["none", "crop", "pad"],
             Field(description="When the reference image's size differs: crop to fill, pad (letterbox), or refuse."),
         ] = "none",
-    ) -> VideoInfo:
+        dry_run: DryRun = False,
+        new_job: Annotated[
+            bool, Field(description=_new_job_text(settings, "generate_video", "same prompt, settings and image"))
+        ] = False,
+        confirm_cost_usd: ConfirmCost = None,
+        *,
+        plan: Annotated[Planned, plan_generate],
+        approval: Annotated[ElicitationResult[CostApproval], approve_generate],
+    ) -> CreateInfo:
         """Start rendering a new video from a text prompt (optionally from a first-frame image) and return at
-        once with its id. This spends money on a real server: one call, one job. Follow it with
-        wait_for_video, then download_video."""
-        return await tools.generate_video(
-            _runtime(ctx),
-            prompt,
-            model=model,
-            seconds=seconds,
-            size=size,
-            input_reference=input_reference,
-            fit_reference=fit_reference,
-        )
+        once with its id. This spends money on a real server: one call, one job. It is priced first and
+        refused (saying why) over the configured spending limits; above a threshold the user is asked to
+        approve the cost. Calling again with the same arguments returns the same job (reused=true) instead
+        of paying twice. Follow it with wait_for_video, then download_video."""
+        return await tools.generate_video(_runtime(ctx), guard, plan, approval)
 
     @mcp.tool(title="Remix a video", annotations=CREATES, meta=player_meta())
     @_actionable
-    async def remix_video(video_id: VideoId, prompt: Prompt, ctx: Context[Runtime, Any]) -> VideoInfo:
+    async def remix_video(
+        video_id: VideoId,
+        prompt: Prompt,
+        ctx: Context[Runtime, Any],
+        dry_run: DryRun = False,
+        new_job: Annotated[
+            bool, Field(description=_new_job_text(settings, "remix_video", "same video and prompt"))
+        ] = False,
+        confirm_cost_usd: ConfirmCost = None,
+        *,
+        plan: Annotated[Planned, plan_remix],
+        approval: Annotated[ElicitationResult[CostApproval], approve_remix],
+    ) -> CreateInfo:
         """Start a new job that changes a completed video according to the prompt (one focused change works
-        best). Returns at once with the new video's id; follow it with wait_for_video."""
-        return await tools.remix_video(_runtime(ctx), video_id, prompt)
+        best). Returns at once with the new video's id; follow it with wait_for_video. It costs what its
+        source video cost, within the same spending limits and approval as generate_video."""
+        return await tools.remix_video(_runtime(ctx), guard, plan, approval)
 
     @mcp.tool(title="Delete a video", annotations=DELETES)
     @_actionable

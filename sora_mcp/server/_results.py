@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from .._catalog import estimate_cost
 from .._models import Status, Video
 
-__all__ = ["DeleteInfo", "DownloadInfo", "VideoInfo", "VideoPage", "WaitInfo"]
+__all__ = ["CreateInfo", "DeleteInfo", "DownloadInfo", "SpendInfo", "VideoInfo", "VideoPage", "WaitInfo"]
 
 
 class JobError(BaseModel):
@@ -93,3 +95,54 @@ class DeleteInfo(BaseModel):
     video_id: str
     deleted: bool = Field(description="True when the server deleted the video.")
     local_files_removed: list[str] = Field(description="Paths of the local files that were removed.")
+
+
+class SpendInfo(BaseModel):
+    """What a create costs and where the spending limits stand (all amounts in USD)."""
+
+    estimate_usd: float | None = Field(
+        description="Estimated price of this job; null when the price is unknown (the server's operator can set "
+        "it with --price MODEL=USD_PER_SECOND)."
+    )
+    price_per_second_usd: float | None
+    price_source: Literal["catalog", "price_table", "unknown"] = Field(
+        description="catalog: list price of a known model; price_table: the operator's --price; unknown."
+    )
+    spent_today_usd: float = Field(
+        description="Recorded spending of the local calendar day, this job included once it was started; creates "
+        "whose answer was lost count as spent."
+    )
+    spent_this_month_usd: float
+    unpriced_today: int = Field(description="Jobs started today whose price is unknown (not in the amounts).")
+    unpriced_this_month: int
+    max_cost_per_video_usd: float | None = Field(description="Per-video limit; null when there is none.")
+    daily_budget_usd: float | None
+    daily_remaining_usd: float | None
+    monthly_budget_usd: float | None
+    monthly_remaining_usd: float | None
+    confirm_above_usd: float | None = Field(description="Jobs estimated above this need the user's approval.")
+    needs_confirmation: bool = Field(description="True when starting this job needs the user's approval.")
+    allowed: bool = Field(description="False when a limit refuses this job (refusal says why).")
+    refusal: str | None
+
+
+class CreateInfo(VideoInfo):
+    """A create's answer: the job started (or the identical one reused), and what it costs."""
+
+    id: str | None = Field(  # type: ignore[assignment]  # null only on a dry run: nothing was sent
+        description="The video id: pass it to the other tools exactly as it is. Null on a dry run."
+    )
+    status: Status | None = Field(  # type: ignore[assignment]  # null only on a dry run
+        description="queued, in_progress, completed or failed; null on a dry run."
+    )
+    estimated_cost_usd: float | None = Field(
+        description="Estimated price: the catalog's list price, or the server operator's --price for other models; "
+        "null when unknown."
+    )
+    reused: bool = Field(
+        description="True when an identical request (same prompt, settings and image or source video) made this job a "
+        "short while ago: it is returned instead of starting and paying for a second one. Pass new_job=true to start "
+        "another."
+    )
+    dry_run: bool = Field(description="True when nothing was sent: only the estimate and the limits are reported.")
+    spend: SpendInfo

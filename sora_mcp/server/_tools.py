@@ -10,15 +10,17 @@ import base64
 import time
 from collections.abc import Awaitable, Callable
 
+from mcp.server.mcpserver import ElicitationResult
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel
 
 from .._assets import IMAGE_TYPES, VideoVariant, check_id
 from .._client import Content
 from .._errors import VideoJobError, WaitTimeoutError
-from .._models import FitMode, Order, Video
+from .._models import Order, Video
+from ._guard import CostApproval, CreatePlan, Planned, SpendGuard
 from ._library import asset_uri
-from ._results import DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
+from ._results import CreateInfo, DeleteInfo, DownloadInfo, VideoInfo, VideoPage, WaitInfo
 from ._runtime import Runtime
 
 __all__ = [
@@ -145,23 +147,33 @@ async def download_video(
 
 
 async def generate_video(
-    runtime: Runtime,
-    prompt: str,
-    *,
-    model: str | None,
-    seconds: int | None,
-    size: str | None,
-    input_reference: str | None,
-    fit_reference: FitMode,
-) -> VideoInfo:
-    video = await runtime.client.generate_video(
-        prompt, model=model, seconds=seconds, size=size, input_reference=input_reference, fit=fit_reference
-    )
-    return VideoInfo.from_video(video)
+    runtime: Runtime, guard: SpendGuard, plan: Planned, approval: ElicitationResult[CostApproval]
+) -> CreateInfo:
+    """Start a job once it is priced, within the limits and approved; or return the identical one."""
+
+    async def send(request: CreatePlan) -> Video:
+        return await runtime.client.generate_video(
+            request.prompt,
+            model=request.model,
+            seconds=request.seconds,
+            size=request.size,
+            input_reference=request.reference,
+            fit=request.fit,
+        )
+
+    return await guard.create(runtime, plan, approval, send)
 
 
-async def remix_video(runtime: Runtime, video_id: str, prompt: str) -> VideoInfo:
-    return VideoInfo.from_video(await runtime.client.remix_video(check_id(video_id), prompt))
+async def remix_video(
+    runtime: Runtime, guard: SpendGuard, plan: Planned, approval: ElicitationResult[CostApproval]
+) -> CreateInfo:
+    """Remix once priced from its source video, within the limits and approved; or return the identical one."""
+
+    async def send(request: CreatePlan) -> Video:
+        assert request.source_video_id is not None
+        return await runtime.client.remix_video(request.source_video_id, request.prompt)
+
+    return await guard.create(runtime, plan, approval, send)
 
 
 async def delete_video(

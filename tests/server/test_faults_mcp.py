@@ -103,7 +103,9 @@ async def test_job_failure_and_expired_assets(emulator: Emulator, mcp_client: Cl
     emulator.expire_assets(video_id)
     assert "expire" in error_text(await mcp_client.call_tool("download_video", {"video_id": video_id}))
     emulator.faults.add(Fault(kind="fail_job", error_code="server_overloaded", error_message="Try later."))
-    failed = structured(await mcp_client.call_tool("generate_video", {"prompt": "a bell", **SMALL}))
+    # the same request again: new_job, or the first (completed) job would be returned as a duplicate
+    again = {"prompt": "a bell", **SMALL, "new_job": True}
+    failed = structured(await mcp_client.call_tool("generate_video", again))
     with anyio.fail_after(20):
         text = error_text(await mcp_client.call_tool("wait_for_video", {"video_id": failed["id"]}))
     assert "server_overloaded" in text and "start a new job" in text

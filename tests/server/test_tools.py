@@ -191,7 +191,7 @@ async def test_argument_completion(mcp_client: Client) -> None:
 
 
 async def test_list_videos_pages(mcp_client: Client) -> None:
-    ids = [await _generate(mcp_client) for _ in range(3)]
+    ids = [await _generate(mcp_client, new_job=True) for _ in range(3)]  # three jobs, not one reused
     first = structured(await mcp_client.call_tool("list_videos", {"limit": 2}))
     assert [v["id"] for v in first["videos"]] == ids[::-1][:2]
     assert first["has_more"] is True and first["next_after"] == ids[1]
