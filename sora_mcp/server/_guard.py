@@ -574,8 +574,10 @@ def _content_digest(reference: "ImageReference") -> str:
     return f"{reference.kind}:{reference.url or reference.file_id}"
 
 
-def _server_name(base_url: str) -> str:
+def _server_name(base_url: str | None) -> str:
     """The base URL as the ledger shows it: no user info, query or fragment (nothing secret is kept)."""
+    if base_url is None:
+        return "(no server configured)"
     parts = urlsplit(base_url)
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
