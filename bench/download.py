@@ -101,7 +101,8 @@ def completed_video(base: str) -> str:
 
 def run_child(code: str, *args: str) -> dict[str, float]:
     output = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return figures
 
 
 def main(sizes_mb: list[int]) -> None:

@@ -45,7 +45,7 @@ async def main(clients: int, seconds: float) -> None:
                 created = await setup.call_tool(
                     "generate_video", {"prompt": "load", "model": "t", "size": "64x64", "seconds": 1}
                 )
-                video_id = created.structured_content["id"]  # type: ignore[index]
+                video_id = created.structured_content["id"]
             latencies: list[float] = []
             errors: list[str] = []
             cpu_before = time.process_time()

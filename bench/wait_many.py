@@ -47,13 +47,13 @@ async def main(jobs: int, render_seconds: float, poll_ms: int) -> None:
                     created = await client.call_tool(
                         "generate_video", {"prompt": "wait", "model": "t", "size": "32x32", "seconds": 1}
                     )
-                    ids.append(created.structured_content["id"])  # type: ignore[index]
+                    ids.append(created.structured_content["id"])
                 before = (await http.get(f"{base}/_emulator/stats")).json()["counts"].get("GET /videos/{video_id}", 0)
                 cpu_before, started = cpu_seconds(server.pid), time.perf_counter()
 
                 async def wait(video_id: str) -> None:
                     result = await client.call_tool("wait_for_video", {"video_id": video_id})
-                    assert result.structured_content["status"] == "completed", result.content  # type: ignore[index]
+                    assert result.structured_content["status"] == "completed", result.content
 
                 async with anyio.create_task_group() as tg:
                     for video_id in ids:

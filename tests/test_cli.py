@@ -3,6 +3,7 @@ meaningful exit codes, --help everywhere."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import socket
@@ -136,7 +137,11 @@ def test_backend_emulator_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    subparsers = build_parser()._subparsers
+    assert subparsers is not None
+    [action] = subparsers._group_actions
+    assert isinstance(action, argparse._SubParsersAction)
+    commands = action.choices
     assert set(commands) == {"serve", "demo", "emulator", "generate", "status", "wait", "download", "list", "delete"}
     for name in commands:
         with pytest.raises(SystemExit) as exited:

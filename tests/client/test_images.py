@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sora_mcp import ImageReference, ImageReferenceError, SoraClient
+from sora_mcp import FitMode, ImageReference, ImageReferenceError, SoraClient
 from sora_mcp.emulator import Emulator
 
 from .support import SMALL, Wiretap, image_bytes
@@ -66,11 +66,11 @@ async def test_a_size_mismatch_is_refused_before_sending(client: SoraClient, ima
 
 @pytest.mark.parametrize("fit", ["crop", "pad"])
 async def test_fitted_images_are_accepted_by_the_server(
-    client: SoraClient, images: Path, wiretap: Wiretap, fit: str
+    client: SoraClient, images: Path, wiretap: Wiretap, fit: FitMode
 ) -> None:
     path = images / "wide.jpg"
     path.write_bytes(image_bytes((400, 100), "JPEG", "navy"))
-    video = await client.generate_video_with_image("a navy wall", path, fit=fit, **SMALL)  # type: ignore[arg-type]
+    video = await client.generate_video_with_image("a navy wall", path, fit=fit, **SMALL)
     assert video.status == "queued", "the emulator refuses any image whose size differs"
     filename, mime, payload = wiretap.sent[0].form()["input_reference"]
     assert (filename, mime) == ("wide.png", "image/png")

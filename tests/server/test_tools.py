@@ -18,6 +18,7 @@ from mcp.types import (
     PromptReference,
     ResourceLink,
     ResourceTemplateReference,
+    TextContent,
     TextResourceContents,
 )
 from PIL import Image
@@ -48,10 +49,10 @@ async def _complete(client: Client, video_id: str) -> dict[str, object]:
 @pytest.mark.full_media
 async def test_generate_wait_download_read_delete(mcp_client: Client, settings: Settings) -> None:
     video_id = await _generate(mcp_client)
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     with anyio.fail_after(20):
         waited = await mcp_client.call_tool(
@@ -59,8 +60,8 @@ async def test_generate_wait_download_read_delete(mcp_client: Client, settings: 
         )
     info = structured(waited)
     assert info["done"] is True and info["timed_out"] is False and info["status"] == "completed"
-    assert progress and progress[-1] == 100.0
-    assert progress == sorted(set(progress)), "progress must strictly increase"
+    assert reported and reported[-1] == 100.0
+    assert reported == sorted(set(reported)), "progress must strictly increase"
 
     result = await mcp_client.call_tool("download_video", {"video_id": video_id})
     download = structured(result)
@@ -161,7 +162,9 @@ async def test_resource_templates_and_prompt(mcp_client: Client) -> None:
     prompts = {p.name for p in (await mcp_client.list_prompts()).prompts}
     assert prompts == {"write_video_prompt"}
     got = await mcp_client.get_prompt("write_video_prompt", {"idea": "a fox in snow", "orientation": "landscape"})
-    text = got.messages[0].content.text  # type: ignore[union-attr]
+    content = got.messages[0].content
+    assert isinstance(content, TextContent)
+    text = content.text
     assert "a fox in snow" in text and "1280x720" in text and "Camera" in text
 
 

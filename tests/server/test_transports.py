@@ -81,10 +81,10 @@ async def full_flow(client: Client, output_dir: Path) -> None:
             "generate_video", {"prompt": "a paper boat in rain", "model": "t", "size": "128x96", "seconds": 1}
         )
     )
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     with anyio.fail_after(30):
         done = structured(
@@ -92,7 +92,7 @@ async def full_flow(client: Client, output_dir: Path) -> None:
                 "wait_for_video", {"video_id": created["id"], "timeout_seconds": 25}, progress_callback=on_progress
             )
         )
-    assert done["status"] == "completed" and progress and progress[-1] == 100.0
+    assert done["status"] == "completed" and reported and reported[-1] == 100.0
     result = await client.call_tool("download_video", {"video_id": created["id"]})
     saved = Path(structured(result)["path"])
     assert saved.parent == output_dir.resolve() and saved.stat().st_size > 1000
