@@ -87,6 +87,20 @@ def test_crop_fills_and_pad_letterboxes() -> None:
     assert padded.getpixel((64, 48)) == (255, 255, 255)
 
 
+def test_fitting_to_an_absurd_size_is_refused_before_drawing_it() -> None:
+    """The tools' schema allows five digits a side and unknown models pass unchecked: fitting to
+    99999x99999 would draw a 30 GB frame. (Found by tests/server/test_hostile.py.)"""
+    small = ImageReference.from_bytes(image_bytes((64, 64)))
+    fits: tuple[FitMode, ...] = ("crop", "pad")
+    for fit in fits:
+        with pytest.raises(ImageReferenceError) as refused:
+            small.fitted("99999x99999", fit)
+        assert str(refused.value) == (
+            "99999x99999 is too large a video to fit an image to. "
+            "Choose a size the model makes (e.g. 720x1280 or 1280x720)."
+        )
+
+
 def test_a_matching_image_is_sent_untouched() -> None:
     original = image_bytes((128, 96), "JPEG")
     reference = ImageReference.from_bytes(original, filename="mine.jpg")
