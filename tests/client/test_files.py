@@ -11,6 +11,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from sora_mcp import IncompleteDownloadError
 from sora_mcp._files import WRITE_BATCH, write_atomically
 
 pytestmark = pytest.mark.anyio
@@ -45,8 +46,9 @@ async def test_a_complete_stream_lands_under_its_name(tmp_path: Path) -> None:
 
 async def test_a_short_body_is_refused(tmp_path: Path) -> None:
     target = tmp_path / "clip.mp4"
-    with pytest.raises(Exception, match="ended after 1000 of 2000 bytes"):
+    with pytest.raises(IncompleteDownloadError) as short:
         await write_atomically(target, _stream(1000), 2000)
+    assert str(short.value) == "The download ended after 1000 of 2000 bytes. The connection broke; download again."
     assert _leftovers(tmp_path) == []
 
 

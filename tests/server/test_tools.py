@@ -85,7 +85,7 @@ async def test_generate_wait_download_read_delete(mcp_client: Client, settings: 
     assert deleted["deleted"] is True and str(path) in deleted["local_files_removed"]
     assert not path.exists()
     status = await mcp_client.call_tool("get_video_status", {"video_id": video_id})
-    assert "not found" in error_text(status).lower()
+    assert f"The server answered 404: Video with id '{video_id}' not found." in error_text(status)
 
 
 async def test_thumbnail_and_spritesheet_are_shown_inline(mcp_client: Client) -> None:
@@ -211,7 +211,7 @@ async def test_list_videos_pages(mcp_client: Client) -> None:
 async def test_remix(mcp_client: Client, emulator_clock: FakeClock) -> None:
     video_id = await _generate(mcp_client)
     not_ready = await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"})
-    assert error_text(not_ready)
+    assert f"Video '{video_id}' is in_progress; only completed videos can be remixed." in error_text(not_ready)
     emulator_clock.advance(1)
     await _complete(mcp_client, video_id)
     remix = structured(await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"}))
@@ -229,11 +229,19 @@ async def test_estimated_cost_for_known_models(mcp_client: Client) -> None:
 
 
 async def test_unknown_and_malformed_ids_are_tool_errors(mcp_client: Client) -> None:
-    missing = error_text(await mcp_client.call_tool("get_video_status", {"video_id": "video_" + "0" * 48}))
-    assert "list_videos" in missing or "not found" in missing.lower()
-    for bad in ("../../etc/passwd", "a/b", "x\x00y", ""):
-        result = await mcp_client.call_tool("get_video_status", {"video_id": bad})
-        assert result.is_error
+    unknown = "video_" + "0" * 48
+    missing = error_text(await mcp_client.call_tool("get_video_status", {"video_id": unknown}))
+    assert missing == (
+        f"Error executing tool get_video_status: The server answered 404: Video with id '{unknown}' not found. "
+        "Check the id (list_videos shows the ones that exist); deleted videos are gone for good."
+    )
+    for path_like in ("../../etc/passwd", "a/b"):  # opaque: sent (encoded), and the server does not know it
+        text = error_text(await mcp_client.call_tool("get_video_status", {"video_id": path_like}))
+        assert "The server answered 404" in text and "Check the id (list_videos shows" in text, text
+    control = error_text(await mcp_client.call_tool("get_video_status", {"video_id": "x\x00y"}))
+    assert "'x?y' is not a video id: ids are 1 to 2048 printable characters." in control
+    empty = error_text(await mcp_client.call_tool("get_video_status", {"video_id": ""}))
+    assert "video_id\n  String should have at least 1 character" in empty
 
 
 async def test_wait_returns_last_status_on_timeout(settings: Settings, era: str) -> None:
@@ -262,7 +270,7 @@ async def test_failed_job_is_an_actionable_error(mcp_client: Client, emulator: E
 async def test_rate_limit_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
     emulator.faults.add(Fault(kind="status", status=429, method="POST", path="/videos", retry_after="30"))
     text = error_text(await mcp_client.call_tool("generate_video", {"prompt": "a cat", **SMALL}))
-    assert "429" in text or "rate" in text.lower()
+    assert "The server answered 429: " in text and "Rate limited or out of quota: wait 30s and try again" in text
     assert emulator.stats.count("POST", "/videos") == 1, "a create is never retried"
 
 
@@ -271,7 +279,8 @@ async def test_expired_assets(mcp_client: Client, emulator: Emulator) -> None:
     await _complete(mcp_client, video_id)
     emulator.expire_assets(video_id)
     text = error_text(await mcp_client.call_tool("download_video", {"video_id": video_id}))
-    assert "expire" in text.lower()
+    assert f"The server answered 404: The assets of video '{video_id}' have expired." in text
+    assert "Assets expire about an hour after a video completes: generate it again" in text
 
 
 async def test_retired_model_explains_the_shutdown(settings: Settings, era: str) -> None:
@@ -310,20 +319,21 @@ async def test_reference_image_size_mismatch_and_fit(mcp_client: Client, setting
     Image.new("RGB", (300, 200), "teal").save(image)
     args = {"prompt": "a teal sky", **SMALL, "input_reference": str(image)}
     text = error_text(await mcp_client.call_tool("generate_video", args))
-    assert "160x96" in text and "crop" in text
+    assert "The image is 300x200 but the video is 160x96;" in text and "pass fit='crop'" in text
     for fit in ("crop", "pad"):
         assert structured(await mcp_client.call_tool("generate_video", {**args, "fit_reference": fit}))["id"]
 
 
 async def test_bad_arguments_are_tool_errors(mcp_client: Client) -> None:
-    for args in (
-        {"prompt": ""},
-        {"prompt": "x", "seconds": -4},
-        {"prompt": "x", "size": "big"},
-        {"prompt": 12},
-        {"prompt": "x", "fit_reference": "stretch"},
+    for args, refusal in (
+        ({"prompt": ""}, "prompt\n  String should have at least 1 character"),
+        ({"prompt": "x", "seconds": -4}, "seconds\n  Input should be greater than or equal to 1"),
+        ({"prompt": "x", "size": "big"}, "size\n  String should match pattern"),
+        ({"prompt": 12}, "prompt\n  Input should be a valid string"),
+        ({"prompt": "x", "fit_reference": "stretch"}, "fit_reference\n  Input should be 'none', 'crop' or 'pad'"),
     ):
-        assert (await mcp_client.call_tool("generate_video", args)).is_error
+        text = error_text(await mcp_client.call_tool("generate_video", args))
+        assert text.startswith("Error executing tool generate_video: 1 validation error for") and refusal in text
 
 
 async def test_read_only_mode_leaves_out_spending_tools(
@@ -349,5 +359,5 @@ async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Em
         await mcp_client.call_tool("list_videos", {}),
     ]
     for result in results:
-        assert result.is_error
+        assert "The server answered 500: " in error_text(result)
         assert TEST_KEY not in result.model_dump_json()
