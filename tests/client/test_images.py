@@ -174,3 +174,18 @@ async def test_urls_and_file_ids_are_not_size_checked(make_client: Callable[...,
     async with make_client() as client:
         by_id = ImageReference.from_file_id("file-123")
         assert (await client.generate_video("by id", input_reference=by_id, **SMALL)).status == "queued"
+
+
+def test_a_reference_built_by_hand_is_measured_before_it_is_fitted() -> None:
+    by_hand = ImageReference(kind="file", data=image_bytes((256, 192), "PNG"))
+    fitted = by_hand.fitted("128x96", "crop")
+    assert fitted.pixels == (128, 96) and decoded(fitted.data or b"").size == (128, 96)
+    assert ImageReference(kind="file", data=image_bytes((128, 96))).fitted("128x96", "none").pixels == (128, 96)
+
+
+def test_only_uploaded_bytes_become_a_data_url() -> None:
+    uploaded = ImageReference.from_bytes(image_bytes((8, 8), "WEBP"))
+    assert uploaded.as_data_url().startswith("data:image/webp;base64,UklGR")
+    with pytest.raises(ImageReferenceError) as refused:
+        ImageReference.from_url("https://example.com/a.png").as_data_url()
+    assert str(refused.value) == "A url reference has no bytes. Use it as it is."

@@ -4,6 +4,7 @@ emulator; the wiretap only records them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -441,3 +442,16 @@ async def test_local_input_checks_send_nothing(client: SoraClient, wiretap: Wire
             await call()
         assert str(stopped.value).startswith(refused)
     assert wiretap.sent == []
+
+
+def test_settings_split_lists_and_refuse_a_base_url_that_is_not_http(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SORA_MCP_INPUT_ROOTS", f"{tmp_path / 'a'}{os.pathsep}{os.pathsep}{tmp_path / 'b'}")
+    monkeypatch.setenv("SORA_MCP_ALLOWED_ORIGINS", " https://a.example, ,https://b.example ")
+    settings = Settings()
+    assert settings.input_roots == [tmp_path / "a", tmp_path / "b"]
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+    with pytest.raises(ValidationError) as refused:
+        Settings(base_url="ftp://videos.example/v1")
+    assert "base URL 'ftp://videos.example/v1' must start with http:// or https://" in str(refused.value)

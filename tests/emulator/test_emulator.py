@@ -18,6 +18,7 @@ from starlette.types import Message
 
 from sora_mcp import Settings, SoraClient, Video
 from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault, serve_emulator
+from sora_mcp.emulator._faults import FaultPlan
 from sora_mcp.emulator._media import Media
 from sora_mcp.emulator._store import LazyMedia
 
@@ -569,3 +570,24 @@ async def test_the_app_answers_lifespan_and_ignores_other_protocols(emulator: Em
         await emulator.app({"type": "lifespan"}, receive, send)
         await emulator.app({"type": "websocket", "path": "/v1/videos"}, receive, send)
     assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def test_a_fault_hits_only_its_method_and_route_and_only_so_many_times() -> None:
+    plan = FaultPlan()
+    given = Fault(kind="status", status=503, method="post", path="/videos", times=2)
+    plan.add(given)
+    assert plan.take("status", "GET", "/videos") is None
+    assert plan.take("status", "POST", "/videos/{video_id}") is None
+    assert plan.take("delay", "POST", "/videos") is None
+    assert [plan.take("status", "POST", "/videos") is not None for _ in range(3)] == [True, True, False]
+    assert given.times == 2, "the caller's fault is not used up"
+    with pytest.raises(ValueError, match=r"unknown fault fields: \['colour'\]"):
+        Fault.from_json({"kind": "status", "colour": "red"})
+
+
+def test_a_fake_clock_never_goes_back() -> None:
+    clock = FakeClock(now=100.0)
+    clock.advance(0)
+    with pytest.raises(ValueError, match="a clock does not go back"):
+        clock.advance(-0.001)
+    assert (clock.time(), clock.monotonic()) == (100.0, 100.0)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from pathlib import Path
 
 import anyio
 import av
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.types import (
     BlobResourceContents,
     ImageContent,
@@ -361,3 +362,54 @@ async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Em
     for result in results:
         assert "The server answered 500: " in error_text(result)
         assert TEST_KEY not in result.model_dump_json()
+
+
+# --- the output directory holds only what the library wrote ----------------------------------------------
+
+
+async def test_what_is_planted_in_the_output_directory_is_never_a_resource(
+    mcp_client: Client, settings: Settings
+) -> None:
+    """Files whose names the library could not have written, digest-named files without the metadata
+    that makes them a video's (or with metadata naming another id, or unreadable), folders and links:
+    none is listed or served. Of two formats of one asset, only the newer is."""
+    out = settings.output_dir
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    lonely, garbled, foreign = ("id-" + digit * 32 for digit in "012")
+    (out / f"{lonely}.mp4").write_bytes(b"planted")
+    for stem, metadata in ((garbled, "not json"), (foreign, json.dumps({"id": "someone else's"}))):
+        (out / f"{stem}.mp4").write_bytes(b"planted")
+        (out / f"{stem}.json").write_text(metadata)
+    (out / "video_dir.mp4").mkdir()
+    (out / "video_link.thumbnail.webp").symlink_to(out / "notes.txt")
+    (out / "video_two.spritesheet.jpg").write_bytes(b"older")
+    os.utime(out / "video_two.spritesheet.jpg", (1, 1))
+    (out / "video_two.spritesheet.webp").write_bytes(b"newer")
+
+    listed = [(str(r.uri), r.name, r.mime_type) for r in (await mcp_client.list_resources()).resources]
+    assert listed == [("sora://videos/video_two/spritesheet", "video_two.spritesheet.webp", "image/webp")]
+    for uri in (f"sora://videos/{lonely}/video", "sora://videos/video_dir/video", "sora://videos/%ff/video"):
+        with pytest.raises(MCPError):
+            await mcp_client.read_resource(uri)
+    with pytest.raises(MCPError) as missing:
+        await mcp_client.read_resource("sora://videos/video_link/thumbnail")
+    assert "Call download_video with video_id='video_link' and variant='thumbnail' first." in str(missing.value)
+
+
+async def test_a_resource_too_large_for_one_read_is_refused_by_path(mcp_client: Client, settings: Settings) -> None:
+    settings.output_dir.mkdir(parents=True)
+    big = settings.output_dir / "video_big.mp4"
+    with big.open("wb") as handle:
+        handle.truncate(16 * 1024 * 1024 + 1)  # sparse: costs no disk
+    with pytest.raises(MCPError) as refused:
+        await mcp_client.read_resource("sora://videos/video_big/video")
+    assert f"{big} is 16,777,217 bytes, more than the 16,777,216 one resource read may return." in str(refused.value)
+    assert "Open the file at that path instead." in str(refused.value)
+
+
+async def test_completion_of_what_it_does_not_know_is_empty(mcp_client: Client) -> None:
+    unknown = ResourceTemplateReference(type="ref/resource", uri="sora://videos/{video_id}/poster")
+    assert (await mcp_client.complete(unknown, {"name": "video_id", "value": ""})).completion.values == []
+    other = PromptReference(type="ref/prompt", name="another_prompt")
+    assert (await mcp_client.complete(other, {"name": "idea", "value": "a"})).completion.values == []
