@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sora_mcp import FitMode, ImageReference, ImageReferenceError, SoraClient
+from sora_mcp import FitMode, ImageReference, ImageReferenceError, PathNotAllowedError, SoraClient
 from sora_mcp.emulator import Emulator
 
 from .support import SMALL, Wiretap, image_bytes
@@ -117,8 +117,9 @@ def test_a_matching_image_is_sent_untouched() -> None:
         (png_header(50000, 50000), "50000x50000"),
         (png_header(7000, 6000), "7000x6000"),
         (b"", "not a PNG"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "The image header cannot be read."),
     ],
-    ids=["text", "truncated", "gif", "bmp", "bomb", "over-40-megapixels", "empty"],
+    ids=["text", "truncated", "gif", "bmp", "bomb", "over-40-megapixels", "empty", "no-header"],
 )
 async def test_bad_images_are_refused_before_sending(
     client: SoraClient, images: Path, emulator: Emulator, content: bytes, expected: str
@@ -130,6 +131,22 @@ async def test_bad_images_are_refused_before_sending(
     assert expected in str(refused.value) and refused.value.hint
     with pytest.raises(ImageReferenceError):
         await client.generate_video("x", input_reference=data_url(content), **SMALL)
+    assert emulator.stats.requests == []
+
+
+async def test_paths_that_are_not_readable_image_files(client: SoraClient, images: Path, emulator: Emulator) -> None:
+    (images / "folder.png").mkdir()
+    for path, refused in (
+        (images / "missing.png", "does not exist or cannot be read."),
+        (images / "folder.png", "is not a regular file."),
+    ):
+        with pytest.raises(PathNotAllowedError) as stopped:
+            await client.generate_video_with_image("x", path, **SMALL)
+        assert str(stopped.value).startswith(f"{path} {refused} Allowed folders: {images}.")
+    huge = "data:image/png;base64," + "A" * (28 * 1024 * 1024)
+    with pytest.raises(ImageReferenceError) as too_big:
+        await client.generate_video("x", input_reference=huge, **SMALL)
+    assert str(too_big.value).startswith("The image is larger than 20 MiB.")
     assert emulator.stats.requests == []
 
 

@@ -92,6 +92,10 @@ async def test_download_paths_stay_in_the_output_directory(client: SoraClient, s
     (settings.output_dir / "link").symlink_to(outside)
     with pytest.raises(InputError):
         await client.download_video(done.id, "link/escape.mp4")
+    (settings.output_dir / "planted.mp4").symlink_to(outside / "target.mp4")
+    with pytest.raises(InputError) as linked:
+        await client.download_video(done.id, "planted.mp4")
+    assert str(linked.value).startswith(f"{settings.output_dir.resolve() / 'planted.mp4'} is a symbolic link.")
     assert not any(outside.iterdir())
 
 

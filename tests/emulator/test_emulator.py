@@ -337,6 +337,7 @@ def _image(fmt: str, size: tuple[int, int] = (64, 64)) -> bytes:
 
 REFUSED_REQUESTS: list[tuple[str, str, dict[str, Any], int, str | None, str]] = [
     ("POST", "/videos", {"json": ["a", "list"]}, 400, None, "The JSON body must be an object."),
+    ("POST", "/videos", {}, 400, "prompt", "Missing required parameter: 'prompt'."),
     (
         "POST",
         "/videos",

@@ -116,6 +116,10 @@ async def test_subscriptions_are_bounded_per_connection(settings: Settings, http
                 await client.subscribe_resource(f"sora://videos/video_{n}/video")
             await client.subscribe_resource("sora://videos/video_0/video")
             await client.unsubscribe_resource("sora://videos/video_never/video")
+            for foreign in ("sora://videos/%ff/video", "sora://videos/video_1/poster", "sora://videos//video"):
+                with pytest.raises(MCPError) as refused:
+                    await client.subscribe_resource(foreign)
+                assert str(refused.value) == "Only sora://videos/{video_id}/{kind} resources can be subscribed to."
             assert server.subscriptions.count() == 256
             with pytest.raises(MCPError) as refused:
                 await client.subscribe_resource("sora://videos/video_256/video")

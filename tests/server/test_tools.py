@@ -266,6 +266,12 @@ async def test_failed_job_is_an_actionable_error(mcp_client: Client, emulator: E
     with anyio.fail_after(20):
         text = error_text(await mcp_client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 15}))
     assert "moderation_blocked" in text and "rephrase" in text
+    status = structured(await mcp_client.call_tool("get_video_status", {"video_id": video_id}))
+    assert status["error"] == {"code": "moderation_blocked", "message": "Blocked."}
+    assert status["next_step"] == (
+        "This job ended failed and cannot be resumed: if the error says why, adjust the prompt and start a new "
+        "job with generate_video."
+    )
 
 
 async def test_rate_limit_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
