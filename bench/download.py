@@ -172,8 +172,8 @@ def completed_video(base: str) -> str:
 
 def run_child(code: str, *args: str) -> dict[str, float]:
     output = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True).stdout
-    values: dict[str, float] = json.loads(output.strip().splitlines()[-1])
-    return values
+    figures: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    return figures
 
 
 def median(results: list[dict[str, float]], key: str) -> float:

@@ -12,6 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -23,7 +24,7 @@ from _common import BARE_SERVER, describe_machine, summary
 from download import completed_video, start_emulator
 
 
-async def timed(call, count: int) -> list[float]:  # type: ignore[no-untyped-def]
+async def timed(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
     await call()  # warm up
     samples = []
     for _ in range(count):

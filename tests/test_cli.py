@@ -3,6 +3,7 @@ meaningful exit codes, --help everywhere."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
@@ -115,7 +116,10 @@ def test_exit_codes(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert main([]) == EXIT_USAGE
 
 
-def test_backend_emulator_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backend_emulator_needs_no_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SORA_MCP_EMULATOR_RENDER_SECONDS", "0")  # the default 3 s render is waited out for real
     code = main(
         ["generate", "a kite", "--backend", "emulator", *SMALL, "--wait", "--download", str(tmp_path), "--json"]
     )
@@ -125,7 +129,11 @@ def test_backend_emulator_needs_no_key(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    subparsers = build_parser()._subparsers
+    assert subparsers is not None
+    [action] = subparsers._group_actions
+    assert isinstance(action, argparse._SubParsersAction)
+    commands = action.choices
     assert set(commands) == {
         *("serve", "demo", "emulator", "generate", "status", "wait", "download", "list", "delete", "spend"),
         *("install", "uninstall"),
@@ -167,3 +175,61 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
         "rendering: 99% in progress",
         "rendering: 100% in progress",
     ], "a line per 10 % step, for CI logs"
+
+
+def test_a_failed_job_and_a_long_list(cli: Any, emulator_url: str) -> None:
+    """A job that fails: the wait exits 1 saying why and what to do, its status line shows the error;
+    a list longer than a page says how to get the next one."""
+    with httpx2.Client() as http:
+        fault = {"kind": "fail_job", "error_code": "moderation_blocked", "error_message": "Blocked."}
+        added = http.post(emulator_url.replace("/v1", "/_emulator/faults"), json=fault)
+        assert added.status_code == 201
+    code, created = cli("generate", "a lantern", *SMALL, "--json")
+    assert code == EXIT_OK
+    code, failed = cli("wait", created["id"], "--json")
+    assert code == EXIT_FAILED and failed["error"] == "VideoJobError"
+    assert failed["message"] == (
+        f"Video {created['id']} failed (moderation_blocked: Blocked.). The prompt or reference image was blocked by "
+        "the content policy: rephrase it without real people, copyrighted characters or music, and use a reference "
+        "image without human faces."
+    )
+    code, line = cli("status", created["id"])
+    assert code == EXIT_OK
+    assert line.strip() == f"{created['id']}  failed  0%  t  64x64  1s  error moderation_blocked: Blocked."
+    cli("generate", "another", *SMALL, "--json")
+    code, page = cli("list", "--limit", "1")
+    assert code == EXIT_OK
+    first, more = page.strip().splitlines()
+    assert more.startswith("more: sora-mcp list --after ") and more.split()[-1] == first.split()[0]
+
+
+@pytest.fixture
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """The CLI with the embedded emulator (in this process): no key, no server to start."""
+    monkeypatch.setenv("SORA_MCP_OUTPUT_DIR", str(tmp_path / "out"))
+
+    def run(*args: str, render_seconds: float = 0.0) -> tuple[int, str, str]:
+        monkeypatch.setenv("SORA_MCP_EMULATOR_RENDER_SECONDS", str(render_seconds))
+        code = main([*args, "--backend", "emulator"])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_exit_codes_with_the_embedded_emulator(embedded: Any) -> None:
+    code, out, err = embedded("generate", "a kite", *SMALL, "--wait")
+    assert code == EXIT_OK and out.startswith("video_") and "  completed  100%  t  64x64  1s" in out
+    assert "rendering" not in out, "progress goes to stderr"
+    code, out, err = embedded(
+        "generate", "a kite", *SMALL, "--wait", "--wait-timeout", "0.01", "--json", render_seconds=60
+    )
+    document = json.loads(out)
+    assert code == EXIT_TIMEOUT and document["error"] == "WaitTimeoutError"
+    assert document["video"]["status"] in ("queued", "in_progress")
+    assert "wait again with the same id to resume" in err
+    code, out, err = embedded("status", "video_" + "0" * 48)
+    assert code == EXIT_FAILED and out == ""
+    assert err.startswith("sora-mcp: The server answered 404: Video with id 'video_") and "list_videos" in err
+    code, out, err = embedded("generate", "a kite", "--size", "wide")
+    assert code == EXIT_USAGE and "Size 'wide' is not WIDTHxHEIGHT." in err

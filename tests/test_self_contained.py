@@ -121,8 +121,21 @@ def _node_ids(output: str) -> set[str]:
     return {line.strip() for line in output.splitlines() if "::" in line}
 
 
+def _collected_here(request: pytest.FixtureRequest) -> set[str] | None:
+    """What this run collected, when it is a run of every test (the configured testpaths, nothing
+    deselected); None when it ran a part (then the checkout collects again beside the copy)."""
+    config = request.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    overridden = {option.split("=", 1)[0].strip() for option in config.option.override_ini or []}
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS or "testpaths" in overridden or reporter is None:
+        return None
+    if reporter.stats.get("deselected") or not request.session.items:
+        return None
+    return {item.nodeid for item in request.session.items}
+
+
 @pytest.mark.slow
-def test_a_fresh_copy_collects_every_test(tmp_path: Path) -> None:
+def test_a_fresh_copy_collects_every_test(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """A copy of the tracked files alone, in a folder with no ``shared/`` beside it, collects the same tests.
 
     It runs in this checkout's environment (``UV_PROJECT_ENVIRONMENT``), so nothing is built or
@@ -131,7 +144,8 @@ def test_a_fresh_copy_collects_every_test(tmp_path: Path) -> None:
     deleted). So the environment is only *checked* against the copy's lockfile (``uv sync --check``,
     which changes nothing) and pytest runs with ``--no-sync``; pytest imports ``sora_mcp`` from the
     copy's root, ahead of the editable install. ``--no-cov``: a coverage run in this checkout would
-    erase the data files of the run this test is part of.
+    erase the data files of the run this test is part of. In a run of every test, the copy is compared
+    with what this run collected; otherwise this checkout collects again, beside the copy.
     """
     uv = os.environ.get("UV") or shutil.which("uv")
     if uv is None:
@@ -159,12 +173,17 @@ def test_a_fresh_copy_collects_every_test(tmp_path: Path) -> None:
         timeout=TIMEOUT,
     )
     assert check.returncode == 0, f"the copy's uv.lock does not match the environment:\n{check.stderr}"
-    # Side by side, to halve the wait.
-    (copy_code, copy_output), (here_code, here_output) = _finish([_collect(clone, env, uv), _collect(ROOT, env, uv)])
-
-    assert here_code == 0, here_output[-3000:]
+    here = _collected_here(request)
+    if here is None:  # side by side, to halve the wait
+        (copy_code, copy_output), (here_code, here_output) = _finish(
+            [_collect(clone, env, uv), _collect(ROOT, env, uv)]
+        )
+        assert here_code == 0, here_output[-3000:]
+        here = _node_ids(here_output)
+    else:
+        [(copy_code, copy_output)] = _finish([_collect(clone, env, uv)])
     assert copy_code == 0, f"a fresh copy does not collect:\n{copy_output[-3000:]}"
-    here, copy = _node_ids(here_output), _node_ids(copy_output)
+    copy = _node_ids(copy_output)
     assert len(here) > 100
     assert copy == here, f"only here (untracked files?): {sorted(here - copy)}; only in the copy: {sorted(copy - here)}"
     assert f"{len(here)} tests collected" in copy_output, copy_output[-500:]

@@ -91,29 +91,37 @@ def test_key_shaped_tokens_are_masked() -> None:
     assert redact("sk-ok is short", None) == "sk-ok is short"
 
 
+SERVER_FAILED = "The server failed; try again in a moment. If it persists, check the provider's status page."
+
+
 @pytest.mark.parametrize(
-    ("status", "error_class"),
+    ("status", "error_class", "hint"),
     [
-        (400, BadRequestError),
-        (403, PermissionDeniedError),
-        (404, NotFoundError),
-        (409, ConflictError),
-        (422, UnprocessableEntityError),
-        (429, RateLimitError),
-        (500, InternalServerError),
-        (502, InternalServerError),
-        (418, APIStatusError),
+        (400, BadRequestError, "Fix the request as the message says and send it again."),
+        (403, PermissionDeniedError, "This key may not use this resource or model: check the key's project and"),
+        (404, NotFoundError, "Check the id (list_videos shows the ones that exist); deleted videos are gone"),
+        (409, ConflictError, "Check the request and try again."),
+        (422, UnprocessableEntityError, "Check the request and try again."),
+        (429, RateLimitError, "Rate limited or out of quota: wait a minute and try again, or check the account's"),
+        (500, InternalServerError, SERVER_FAILED),
+        (502, InternalServerError, SERVER_FAILED),
+        (418, APIStatusError, "Check the request and try again."),
     ],
 )
 async def test_each_status_has_its_class(
-    make_client: Callable[..., SoraClient], emulator: Emulator, status: int, error_class: type[APIStatusError]
+    make_client: Callable[..., SoraClient],
+    emulator: Emulator,
+    status: int,
+    error_class: type[APIStatusError],
+    hint: str,
 ) -> None:
     emulator.faults.add(Fault(kind="status", status=status, method="GET", times=None))
     async with make_client(max_retries=0) as client:
         with pytest.raises(APIStatusError) as failed:
             await client.list_videos(after="video_cursor")  # a request with input of the user's
     assert type(failed.value) is error_class and failed.value.status_code == status
-    assert failed.value.hint, "every error says what to do next"
+    assert (failed.value.hint or "").startswith(hint), "every error says what to do next"
+    assert str(failed.value).startswith(f"The server answered {status}: ")
 
 
 @pytest.mark.parametrize(

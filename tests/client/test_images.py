@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sora_mcp import ImageReference, ImageReferenceError, SoraClient
+from sora_mcp import FitMode, ImageReference, ImageReferenceError, PathNotAllowedError, SoraClient
 from sora_mcp.emulator import Emulator
 
 from .support import SMALL, Wiretap, image_bytes
@@ -66,11 +66,11 @@ async def test_a_size_mismatch_is_refused_before_sending(client: SoraClient, ima
 
 @pytest.mark.parametrize("fit", ["crop", "pad"])
 async def test_fitted_images_are_accepted_by_the_server(
-    client: SoraClient, images: Path, wiretap: Wiretap, fit: str
+    client: SoraClient, images: Path, wiretap: Wiretap, fit: FitMode
 ) -> None:
     path = images / "wide.jpg"
     path.write_bytes(image_bytes((400, 100), "JPEG", "navy"))
-    video = await client.generate_video_with_image("a navy wall", path, fit=fit, **SMALL)  # type: ignore[arg-type]
+    video = await client.generate_video_with_image("a navy wall", path, fit=fit, **SMALL)
     assert video.status == "queued", "the emulator refuses any image whose size differs"
     filename, mime, payload = wiretap.sent[0].form()["input_reference"]
     assert (filename, mime) == ("wide.png", "image/png")
@@ -85,6 +85,20 @@ def test_crop_fills_and_pad_letterboxes() -> None:
     assert cropped.getpixel((0, 0)) == (255, 255, 255) and cropped.getpixel((64, 95)) == (255, 255, 255)
     assert padded.getpixel((64, 0)) == (0, 0, 0) and padded.getpixel((64, 95)) == (0, 0, 0), "black bars"
     assert padded.getpixel((64, 48)) == (255, 255, 255)
+
+
+def test_fitting_to_an_absurd_size_is_refused_before_drawing_it() -> None:
+    """The tools' schema allows five digits a side and unknown models pass unchecked: fitting to
+    99999x99999 would draw a 30 GB frame. (Found by tests/server/test_hostile.py.)"""
+    small = ImageReference.from_bytes(image_bytes((64, 64)))
+    fits: tuple[FitMode, ...] = ("crop", "pad")
+    for fit in fits:
+        with pytest.raises(ImageReferenceError) as refused:
+            small.fitted("99999x99999", fit)
+        assert str(refused.value) == (
+            "99999x99999 is too large a video to fit an image to. "
+            "Choose a size the model makes (e.g. 720x1280 or 1280x720)."
+        )
 
 
 def test_a_matching_image_is_sent_untouched() -> None:
@@ -103,8 +117,9 @@ def test_a_matching_image_is_sent_untouched() -> None:
         (png_header(50000, 50000), "50000x50000"),
         (png_header(7000, 6000), "7000x6000"),
         (b"", "not a PNG"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "The image header cannot be read."),
     ],
-    ids=["text", "truncated", "gif", "bmp", "bomb", "over-40-megapixels", "empty"],
+    ids=["text", "truncated", "gif", "bmp", "bomb", "over-40-megapixels", "empty", "no-header"],
 )
 async def test_bad_images_are_refused_before_sending(
     client: SoraClient, images: Path, emulator: Emulator, content: bytes, expected: str
@@ -116,6 +131,22 @@ async def test_bad_images_are_refused_before_sending(
     assert expected in str(refused.value) and refused.value.hint
     with pytest.raises(ImageReferenceError):
         await client.generate_video("x", input_reference=data_url(content), **SMALL)
+    assert emulator.stats.requests == []
+
+
+async def test_paths_that_are_not_readable_image_files(client: SoraClient, images: Path, emulator: Emulator) -> None:
+    (images / "folder.png").mkdir()
+    for path, refused in (
+        (images / "missing.png", "does not exist or cannot be read."),
+        (images / "folder.png", "is not a regular file."),
+    ):
+        with pytest.raises(PathNotAllowedError) as stopped:
+            await client.generate_video_with_image("x", path, **SMALL)
+        assert str(stopped.value).startswith(f"{path} {refused} Allowed folders: {images}.")
+    huge = "data:image/png;base64," + "A" * (28 * 1024 * 1024)
+    with pytest.raises(ImageReferenceError) as too_big:
+        await client.generate_video("x", input_reference=huge, **SMALL)
+    assert str(too_big.value).startswith("The image is larger than 20 MiB.")
     assert emulator.stats.requests == []
 
 
@@ -160,3 +191,18 @@ async def test_urls_and_file_ids_are_not_size_checked(make_client: Callable[...,
     async with make_client() as client:
         by_id = ImageReference.from_file_id("file-123")
         assert (await client.generate_video("by id", input_reference=by_id, **SMALL)).status == "queued"
+
+
+def test_a_reference_built_by_hand_is_measured_before_it_is_fitted() -> None:
+    by_hand = ImageReference(kind="file", data=image_bytes((256, 192), "PNG"))
+    fitted = by_hand.fitted("128x96", "crop")
+    assert fitted.pixels == (128, 96) and decoded(fitted.data or b"").size == (128, 96)
+    assert ImageReference(kind="file", data=image_bytes((128, 96))).fitted("128x96", "none").pixels == (128, 96)
+
+
+def test_only_uploaded_bytes_become_a_data_url() -> None:
+    uploaded = ImageReference.from_bytes(image_bytes((8, 8), "WEBP"))
+    assert uploaded.as_data_url().startswith("data:image/webp;base64,UklGR")
+    with pytest.raises(ImageReferenceError) as refused:
+        ImageReference.from_url("https://example.com/a.png").as_data_url()
+    assert str(refused.value) == "A url reference has no bytes. Use it as it is."

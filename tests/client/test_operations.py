@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import Any
 
 import anyio
 import av
@@ -14,6 +15,7 @@ from PIL import Image
 
 from sora_mcp import (
     BadRequestError,
+    FitMode,
     ImageReference,
     InputError,
     NotFoundError,
@@ -23,15 +25,16 @@ from sora_mcp import (
 )
 from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock
 
+from .support import SMALL
+
 pytestmark = pytest.mark.anyio
 
-SMALL = {"model": "test-model", "size": "128x96", "seconds": 1}
 # jobs stay in_progress until the test advances the clock
 HELD = EmulatorConfig(render_seconds=1.0, queue_seconds=0.0, poll_after_ms=10, media="fast")
 
 
-async def completed(client: SoraClient, **kwargs: object) -> Video:
-    video = await client.generate_video("a small test clip", **{**SMALL, **kwargs})  # type: ignore[arg-type]
+async def completed(client: SoraClient, **kwargs: Any) -> Video:
+    video = await client.generate_video("a small test clip", **{**SMALL, **kwargs})
     with anyio.fail_after(20):
         return await client.wait_for_completion(video.id, timeout=20)
 
@@ -44,7 +47,7 @@ def image_format(path: Path) -> str | None:
 def clip(path: Path) -> tuple[int, int, float, set[str]]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        kinds = {s.type for s in container.streams}
+        kinds: set[str] = {s.type for s in container.streams}
         return stream.codec_context.width, stream.codec_context.height, (container.duration or 0) / 1e6, kinds
 
 
@@ -58,7 +61,8 @@ async def test_lifecycle_and_every_download_variant(client: SoraClient, settings
         done = await client.wait_for_completion(created.id, timeout=20, on_progress=seen.append)
     assert done.status == "completed" and done.progress == 100
     assert done.completed_at is not None and done.expires_at == done.completed_at + 3600
-    assert [v.progress for v in seen] == sorted(v.progress for v in seen)
+    progress = [v.progress for v in seen]
+    assert progress == sorted(p for p in progress if p is not None), "every poll has a progress, never falling"
 
     video = await client.download_video(created.id)
     assert video.path == settings.output_dir.resolve() / f"{created.id}.mp4"
@@ -88,11 +92,15 @@ async def test_download_paths_stay_in_the_output_directory(client: SoraClient, s
     (settings.output_dir / "link").symlink_to(outside)
     with pytest.raises(InputError):
         await client.download_video(done.id, "link/escape.mp4")
+    (settings.output_dir / "planted.mp4").symlink_to(outside / "target.mp4")
+    with pytest.raises(InputError) as linked:
+        await client.download_video(done.id, "planted.mp4")
+    assert str(linked.value).startswith(f"{settings.output_dir.resolve() / 'planted.mp4'} is a symbolic link.")
     assert not any(outside.iterdir())
 
 
 async def test_pagination_and_iteration(client: SoraClient) -> None:
-    ids = [(await client.generate_video(f"clip {n}", **SMALL)).id for n in range(5)]  # type: ignore[arg-type]
+    ids = [(await client.generate_video(f"clip {n}", **SMALL)).id for n in range(5)]
     first = await client.list_videos(limit=2)
     assert [v.id for v in first.data] == ids[::-1][:2]
     assert first.has_more and first.first_id == ids[4] and first.last_id == ids[3]
@@ -109,7 +117,7 @@ async def test_pagination_and_iteration(client: SoraClient) -> None:
 @pytest.mark.parametrize("emulator_config", [HELD])
 @pytest.mark.parametrize("emulator_clock", [FakeClock()])
 async def test_remix_edit_extend_delete(client: SoraClient, emulator_clock: FakeClock) -> None:
-    created = await client.generate_video("a small test clip", **SMALL)  # type: ignore[arg-type]
+    created = await client.generate_video("a small test clip", **SMALL)
     emulator_clock.advance(1)
     with anyio.fail_after(20):
         source = await client.wait_for_completion(created.id, timeout=20)
@@ -118,7 +126,7 @@ async def test_remix_edit_extend_delete(client: SoraClient, emulator_clock: Fake
     edit = await client.edit_video("make it blue", video_id=source.id)
     assert edit.status == "queued" and edit.remixed_from_video_id is None
     extended = await client.extend_video(source.id, "continue the shot", 4)
-    assert extended.seconds == str(int(source.seconds) + 4)
+    assert source.seconds is not None and extended.seconds == str(int(source.seconds) + 4)
     with pytest.raises(BadRequestError) as not_done:
         await client.delete_video(remix.id)
     assert not_done.value.param == "video_id"
@@ -149,7 +157,7 @@ async def test_characters_and_edit_from_upload(client: SoraClient, settings: Set
     assert await client.get_character(character.id) == character
     with pytest.raises(NotFoundError):
         await client.get_character("char_missing")
-    starring = await client.generate_video("Mossy waves", characters=[character.id], **SMALL)  # type: ignore[arg-type]
+    starring = await client.generate_video("Mossy waves", characters=[character.id], **SMALL)
     assert starring.status == "queued"
     edited = await client.edit_video("make it sepia", video_path=upload, model="test-model")
     assert edited.size == "128x96"
@@ -158,17 +166,18 @@ async def test_characters_and_edit_from_upload(client: SoraClient, settings: Set
 async def test_generate_with_image_and_fit(client: SoraClient, settings: Settings, emulator: Emulator) -> None:
     image = settings.input_roots[0] / "frame.jpg"
     Image.new("RGB", (128, 96), "orange").save(image, "JPEG")
-    video = await client.generate_video_with_image("an orange wall", image, **SMALL)  # type: ignore[arg-type]
+    video = await client.generate_video_with_image("an orange wall", image, **SMALL)
     assert video.status == "queued"
 
     wrong = settings.input_roots[0] / "wide.png"
     Image.new("RGB", (400, 100), "navy").save(wrong)
     with pytest.raises(InputError) as refused:
-        await client.generate_video_with_image("a navy wall", wrong, **SMALL)  # type: ignore[arg-type]
+        await client.generate_video_with_image("a navy wall", wrong, **SMALL)
     assert "400x100" in str(refused.value) and "fit='crop'" in str(refused.value)
     creates = emulator.stats.count("POST", "/videos")
-    for fit in ("crop", "pad"):
-        fitted = await client.generate_video_with_image("a navy wall", wrong, fit=fit, **SMALL)  # type: ignore[arg-type]
+    fits: tuple[FitMode, ...] = ("crop", "pad")
+    for fit in fits:
+        fitted = await client.generate_video_with_image("a navy wall", wrong, fit=fit, **SMALL)
         assert fitted.status == "queued"
     assert emulator.stats.count("POST", "/videos") == creates + 2
 
@@ -177,11 +186,11 @@ async def test_image_urls_and_file_ids(client: SoraClient) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (128, 96), "green").save(buffer, "WEBP")
     data_url = "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode()
-    assert (await client.generate_video("green", input_reference=data_url, **SMALL)).status == "queued"  # type: ignore[arg-type]
+    assert (await client.generate_video("green", input_reference=data_url, **SMALL)).status == "queued"
     https = "https://example.com/frame.png"
-    assert (await client.generate_video("remote", input_reference=https, **SMALL)).status == "queued"  # type: ignore[arg-type]
+    assert (await client.generate_video("remote", input_reference=https, **SMALL)).status == "queued"
     by_id = ImageReference.from_file_id("file-123")
-    assert (await client.generate_video("by id", input_reference=by_id, **SMALL)).status == "queued"  # type: ignore[arg-type]
+    assert (await client.generate_video("by id", input_reference=by_id, **SMALL)).status == "queued"
 
 
 async def test_known_model_rules_are_checked_before_sending(client: SoraClient, emulator: Emulator) -> None:

@@ -296,6 +296,12 @@ def test_retry_after_http_dates(offset: int) -> None:
     assert parse_retry_after(headers, now=now) == max(0.0, float(offset))
 
 
+def test_retry_after_dates_without_a_zone_are_gmt() -> None:
+    headers = httpx2.Headers({"retry-after": "Wed, 15 Jan 2027 08:00:30 -0000"})
+    now = email.utils.parsedate_to_datetime("Wed, 15 Jan 2027 08:00:00 GMT").timestamp()
+    assert parse_retry_after(headers, now=now) == 30.0
+
+
 @given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)))
 def test_unreadable_retry_after_is_ignored_not_fatal(raw: str) -> None:
     for name in ("retry-after", "retry-after-ms"):

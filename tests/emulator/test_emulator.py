@@ -14,9 +14,11 @@ import av
 import httpx2
 import pytest
 from PIL import Image
+from starlette.types import Message
 
 from sora_mcp import Settings, SoraClient, Video
 from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault, serve_emulator
+from sora_mcp.emulator._faults import FaultPlan
 from sora_mcp.emulator._media import Media
 from sora_mcp.emulator._store import LazyMedia
 
@@ -90,7 +92,8 @@ async def test_lifecycle_progress_and_poll_hint(settings: Settings) -> None:
             await client.wait_for_completion(video.id, timeout=10, on_progress=seen.append)
     statuses = [v.status for v in seen]
     assert statuses[0] == "queued" and "in_progress" in statuses and statuses[-1] == "completed"
-    assert [v.progress for v in seen] == sorted(v.progress for v in seen)
+    progress = [v.progress for v in seen]
+    assert progress == sorted(p for p in progress if p is not None), "every poll has a progress, never falling"
     assert hints[:-1] == ["50"] * (len(hints) - 1) and hints[-1] is None, "hint only while pending"
 
 
@@ -324,3 +327,268 @@ async def test_a_webp_spritesheet_is_named_webp() -> None:
         sheet = await http.get(f"{BASE}/videos/{video['id']}/content?variant=spritesheet", headers=AUTH)
     assert sheet.headers["content-type"] == "image/webp"
     assert sheet.headers["content-disposition"].endswith('.webp"')
+
+
+def _image(fmt: str, size: tuple[int, int] = (64, 64)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "olive").save(buffer, fmt)
+    return buffer.getvalue()
+
+
+REFUSED_REQUESTS: list[tuple[str, str, dict[str, Any], int, str | None, str]] = [
+    ("POST", "/videos", {"json": ["a", "list"]}, 400, None, "The JSON body must be an object."),
+    ("POST", "/videos", {}, 400, "prompt", "Missing required parameter: 'prompt'."),
+    (
+        "POST",
+        "/videos",
+        {"content": b"{oops", "headers": {"content-type": "application/json"}},
+        400,
+        None,
+        "We could not parse the JSON body of your request",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"content": b"prompt", "headers": {"content-type": "text/plain"}},
+        400,
+        None,
+        "Unsupported content type: send application/json or multipart/form-data.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "p" * 32001}},
+        400,
+        "prompt",
+        "Invalid 'prompt': string too long (maximum 32000 characters).",
+    ),
+    ("POST", "/videos", {"json": {"prompt": "x", "model": 7}}, 400, "model", "Invalid 'model': expected a string."),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "model": "t", "size": 720}},
+        400,
+        "size",
+        "Invalid 'size': expected a string like '720x1280'.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "model": "t", "size": "0x0"}},
+        400,
+        "size",
+        "Invalid 'size': Size '0x0' is not WIDTHxHEIGHT.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "model": "t", "size": "64x64", "seconds": "121"}},
+        400,
+        "seconds",
+        "Invalid 'seconds': must be a whole number of seconds from 1 to 120.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "model": "t", "size": "64x64", "input_reference": 5}},
+        400,
+        "input_reference",
+        "Invalid 'input_reference': expected a file or an object.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "size": "720x1280", "input_reference": {"image_url": "ftp://a"}}},
+        400,
+        "input_reference",
+        "Invalid 'input_reference.image_url': expected an http(s) or data URL.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "input_reference": {"image_url": "data:image/png,abc"}}},
+        400,
+        "input_reference",
+        "Invalid 'input_reference.image_url': data URLs must be base64-encoded.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "input_reference": {"image_url": "data:image/png;base64,***"}}},
+        400,
+        "input_reference",
+        "Invalid 'input_reference.image_url': bad base64 data.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {
+            "data": {"prompt": "x", "model": "t", "size": "64x64"},
+            "files": {"input_reference": ("f.png", b"not pixels", "image/png")},
+        },
+        400,
+        "input_reference",
+        "Invalid 'input_reference': the file is not a readable image.",
+    ),
+    (
+        "POST",
+        "/videos",
+        {
+            "data": {"prompt": "x", "model": "t", "size": "64x64"},
+            "files": {"input_reference": ("f.gif", _image("GIF"), "image/gif")},
+        },
+        400,
+        "input_reference",
+        "Invalid 'input_reference': unsupported image format GIF; use image/jpeg, image/png or",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "characters": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}},
+        400,
+        "characters",
+        "Invalid 'characters': at most 2 characters",
+    ),
+    (
+        "POST",
+        "/videos",
+        {"json": {"prompt": "x", "characters": "char_nobody"}},
+        404,
+        "characters",
+        "Character 'char_nobody' not found.",
+    ),
+    ("GET", "/videos?order=sideways", {}, 400, "order", "Invalid 'order': must be 'asc' or 'desc'."),
+    ("GET", "/videos?limit=ten", {}, 400, "limit", "Invalid 'limit': expected an integer."),
+    (
+        "POST",
+        "/videos/edits",
+        {"data": {"prompt": "x"}, "files": {"video": ("c.mp4", b"...", "video/mp4")}},
+        400,
+        "model",
+        "'model' is required when 'video' is an uploaded file.",
+    ),
+    (
+        "POST",
+        "/videos/edits",
+        {"json": {"prompt": "x"}},
+        400,
+        "video",
+        "Missing required parameter: 'video' (an object with 'id', or a file).",
+    ),
+    (
+        "POST",
+        "/videos/edits",
+        {"data": {"prompt": "x", "model": "t"}, "files": {"video": ("c.mp4", b"..", "video/mp4")}},
+        400,
+        "video",
+        "Invalid 'video': the file is not a readable video.",
+    ),
+    ("POST", "/videos/characters", {"json": {"name": ""}}, 400, "name", "Invalid 'name': 1 to 80 characters."),
+    (
+        "POST",
+        "/videos/characters",
+        {"json": {"name": "Mossy"}},
+        400,
+        "video",
+        "Missing required parameter: 'video' (a video file).",
+    ),
+    ("PUT", "/videos", {}, 405, None, "Invalid URL (PUT /v1/videos)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_kwargs", "status", "param", "message"),
+    REFUSED_REQUESTS,
+    ids=[f"{case[0]} {case[1]}: {case[5][:40]}" for case in REFUSED_REQUESTS],
+)
+async def test_invalid_requests_are_refused_like_the_api_refuses_them(
+    http_client: httpx2.AsyncClient,
+    emulator: Emulator,
+    method: str,
+    path: str,
+    request_kwargs: dict[str, Any],
+    status: int,
+    param: str | None,
+    message: str,
+) -> None:
+    """Each refusal: the status, the envelope, the parameter at fault and the API's words; nothing created."""
+    sent = {**request_kwargs, "headers": {**AUTH, **request_kwargs.get("headers", {})}}
+    response = await http_client.request(method, f"{BASE}{path}", **sent)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["message"].startswith(message) and error["param"] == param, error
+    assert emulator.store.jobs == {}
+
+
+async def test_edits_from_form_fields_and_the_extension_limit(http_client: httpx2.AsyncClient) -> None:
+    """A form names the source as video[id] (the official SDK's encoding of objects); a video can be
+    extended six times, not seven."""
+    source = await create(http_client, model="t", size="64x48", seconds="1")
+    edit = await http_client.post(
+        f"{BASE}/videos/edits", files={"video[id]": (None, source["id"]), "prompt": (None, "blue")}, headers=AUTH
+    )
+    assert edit.status_code == 200 and edit.json()["size"] == "64x48"
+    video_id = source["id"]
+    for _ in range(6):
+        extended = await http_client.post(
+            f"{BASE}/videos/extensions", json={"video": {"id": video_id}, "prompt": "on", "seconds": "4"}, headers=AUTH
+        )
+        assert extended.status_code == 200, extended.text
+        video_id = extended.json()["id"]
+    assert extended.json()["seconds"] == "25"
+    refused = await http_client.post(
+        f"{BASE}/videos/extensions", json={"video": {"id": video_id}, "prompt": "on", "seconds": "4"}, headers=AUTH
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"] == {
+        "message": "A video can be extended at most 6 times.",
+        "type": "invalid_request_error",
+        "param": "video",
+        "code": "extension_limit_reached",
+    }
+
+
+async def test_the_control_plane_refuses_what_it_does_not_know(http_client: httpx2.AsyncClient) -> None:
+    control = "http://emulator.test/_emulator"
+    for method, path in (("GET", "/nope"), ("POST", "/videos/video_nope/expire"), ("GET", "/faults")):
+        response = await http_client.request(method, control + path)
+        assert (response.status_code, response.json()) == (404, {"error": "unknown control endpoint"}), path
+
+
+async def test_the_app_answers_lifespan_and_ignores_other_protocols(emulator: Emulator) -> None:
+    """Served by any ASGI server: the lifespan handshake completes; a websocket is not answered."""
+    incoming: list[Message] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with anyio.fail_after(5):
+        await emulator.app({"type": "lifespan"}, receive, send)
+        await emulator.app({"type": "websocket", "path": "/v1/videos"}, receive, send)
+    assert sent == [{"type": "lifespan.startup.complete"}, {"type": "lifespan.shutdown.complete"}]
+
+
+def test_a_fault_hits_only_its_method_and_route_and_only_so_many_times() -> None:
+    plan = FaultPlan()
+    given = Fault(kind="status", status=503, method="post", path="/videos", times=2)
+    plan.add(given)
+    assert plan.take("status", "GET", "/videos") is None
+    assert plan.take("status", "POST", "/videos/{video_id}") is None
+    assert plan.take("delay", "POST", "/videos") is None
+    assert [plan.take("status", "POST", "/videos") is not None for _ in range(3)] == [True, True, False]
+    assert given.times == 2, "the caller's fault is not used up"
+    with pytest.raises(ValueError, match=r"unknown fault fields: \['colour'\]"):
+        Fault.from_json({"kind": "status", "colour": "red"})
+
+
+def test_a_fake_clock_never_goes_back() -> None:
+    clock = FakeClock(now=100.0)
+    clock.advance(0)
+    with pytest.raises(ValueError, match="a clock does not go back"):
+        clock.advance(-0.001)
+    assert (clock.time(), clock.monotonic()) == (100.0, 100.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import openai
 import pytest
@@ -37,9 +38,13 @@ async def test_official_sdk_flow(sdk: openai.AsyncOpenAI) -> None:
     polled = await sdk.videos.poll(created.id)
     assert polled.status == "completed"
 
-    expected = {"video": b"ftyp", "thumbnail": b"WEBP", "spritesheet": b"\xff\xd8\xff"}
+    expected: dict[Literal["video", "thumbnail", "spritesheet"], bytes] = {
+        "video": b"ftyp",
+        "thumbnail": b"WEBP",
+        "spritesheet": b"\xff\xd8\xff",
+    }
     for variant, marker in expected.items():
-        content = await sdk.videos.download_content(created.id, variant=variant)  # type: ignore[arg-type]
+        content = await sdk.videos.download_content(created.id, variant=variant)
         assert marker in content.content[:16]
 
     remix = await sdk.videos.remix(created.id, prompt="the same room at night")

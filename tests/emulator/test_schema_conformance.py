@@ -20,7 +20,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from PIL import Image
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from sora_mcp.emulator import Emulator, EmulatorConfig, FakeClock, Fault
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.anyio
 SPEC_FILE = Path(__file__).resolve().parents[2] / "docs" / "contract" / "videos-openapi.yml"
 SPEC: dict[str, Any] = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
 SPEC_URI = "urn:openai:videos-openapi"
-REGISTRY = Registry().with_resource(SPEC_URI, Resource(contents=SPEC, specification=DRAFT202012))
+REGISTRY: Registry[Any] = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(SPEC))
 OPERATIONS = {(method.upper(), path) for path, item in SPEC["paths"].items() for method in item}
 HEADERS = {"authorization": "Bearer sk-conformance"}
 
@@ -43,8 +43,10 @@ def _pointer(*parts: str) -> str:
 class Recorder:
     """Sends requests by operation (method + spec path) and validates every response."""
 
-    def __init__(self, http: httpx2.AsyncClient, *, strict: bool) -> None:
+    def __init__(self, http: httpx2.AsyncClient, emulator: Emulator, clock: FakeClock, *, strict: bool) -> None:
         self.http = http
+        self.emulator = emulator
+        self.clock = clock
         self.strict = strict
         self.seen: set[tuple[str, str]] = set()
         self.validated = 0
@@ -93,15 +95,11 @@ async def recorder(request: pytest.FixtureRequest) -> AsyncIterator[Recorder]:
     clock = FakeClock()
     emulator = Emulator(config, clock=clock)
     async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http:
-        rec = Recorder(http, strict=request.param)
-        rec.emulator = emulator  # type: ignore[attr-defined]
-        rec.clock = clock  # type: ignore[attr-defined]
-        yield rec
+        yield Recorder(http, emulator, clock, strict=request.param)
 
 
 async def _complete(call: Recorder, video_id: str) -> dict[str, Any]:
-    clock: FakeClock = call.clock  # type: ignore[attr-defined]
-    clock.advance(1)
+    call.clock.advance(1)
     response = await call("GET", "/videos/{video_id}", path_params={"video_id": video_id})
     body: dict[str, Any] = response.json()
     assert body["status"] == "completed"
@@ -201,8 +199,7 @@ async def test_every_operation_conforms(recorder: Recorder) -> None:
     assert (await call("DELETE", "/videos/{video_id}", path_params={"video_id": video_id})).status_code == 404
 
     # injected faults answer in the envelope too
-    emulator: Emulator = call.emulator  # type: ignore[attr-defined]
-    emulator.faults.add(Fault(kind="status", status=429, retry_after="1"))
+    call.emulator.faults.add(Fault(kind="status", status=429, retry_after="1"))
     limited = await call("GET", "/videos")
     assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
 

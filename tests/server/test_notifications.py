@@ -3,6 +3,7 @@ client that cancels wait_for_video stops the server's polling."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import anyio
@@ -10,7 +11,7 @@ import httpx2
 import mcp.types as types
 import pytest
 from mcp import Client
-from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.shared.subscriptions import ResourcesListChanged, ResourceUpdated
 
 from sora_mcp import Settings
@@ -102,3 +103,27 @@ async def test_cancelling_a_wait_stops_the_polling(settings: Settings, era: str)
         assert emulator.stats.count(*polls) <= polled + 1
         status = structured(await client.call_tool("get_video_status", {"video_id": created["id"]}))
         assert status["status"] == "in_progress", "cancelling the wait does not cancel the job"
+
+
+async def test_subscriptions_are_bounded_per_connection(settings: Settings, http_client: httpx2.AsyncClient) -> None:
+    """A handshake-era client may hold 256 subscriptions; subscribing again to one it holds costs
+    nothing, unsubscribing from one it never held is harmless, and the 257th is refused."""
+    server = create_server(settings, http_client=http_client)
+    async with Client(server, mode="legacy") as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)  # handshake-era methods, as such hosts send them
+            for n in range(256):
+                await client.subscribe_resource(f"sora://videos/video_{n}/video")
+            await client.subscribe_resource("sora://videos/video_0/video")
+            await client.unsubscribe_resource("sora://videos/video_never/video")
+            for foreign in ("sora://videos/%ff/video", "sora://videos/video_1/poster", "sora://videos//video"):
+                with pytest.raises(MCPError) as refused:
+                    await client.subscribe_resource(foreign)
+                assert str(refused.value) == "Only sora://videos/{video_id}/{kind} resources can be subscribed to."
+            assert server.subscriptions.count() == 256
+            with pytest.raises(MCPError) as refused:
+                await client.subscribe_resource("sora://videos/video_256/video")
+            assert str(refused.value) == "At most 256 subscriptions per connection: unsubscribe from some first."
+            await client.unsubscribe_resource("sora://videos/video_0/video")
+            await client.subscribe_resource("sora://videos/video_256/video")
+        assert server.subscriptions.count() == 256

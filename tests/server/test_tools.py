@@ -5,19 +5,21 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from pathlib import Path
 
 import anyio
 import av
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.types import (
     BlobResourceContents,
     ImageContent,
     PromptReference,
     ResourceLink,
     ResourceTemplateReference,
+    TextContent,
     TextResourceContents,
 )
 from PIL import Image
@@ -48,10 +50,10 @@ async def _complete(client: Client, video_id: str) -> dict[str, object]:
 @pytest.mark.full_media
 async def test_generate_wait_download_read_delete(mcp_client: Client, settings: Settings) -> None:
     video_id = await _generate(mcp_client)
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     with anyio.fail_after(20):
         waited = await mcp_client.call_tool(
@@ -59,8 +61,8 @@ async def test_generate_wait_download_read_delete(mcp_client: Client, settings: 
         )
     info = structured(waited)
     assert info["done"] is True and info["timed_out"] is False and info["status"] == "completed"
-    assert progress and progress[-1] == 100.0
-    assert progress == sorted(set(progress)), "progress must strictly increase"
+    assert reported and reported[-1] == 100.0
+    assert reported == sorted(set(reported)), "progress must strictly increase"
 
     result = await mcp_client.call_tool("download_video", {"video_id": video_id})
     download = structured(result)
@@ -84,7 +86,7 @@ async def test_generate_wait_download_read_delete(mcp_client: Client, settings: 
     assert deleted["deleted"] is True and str(path) in deleted["local_files_removed"]
     assert not path.exists()
     status = await mcp_client.call_tool("get_video_status", {"video_id": video_id})
-    assert "not found" in error_text(status).lower()
+    assert f"The server answered 404: Video with id '{video_id}' not found." in error_text(status)
 
 
 async def test_thumbnail_and_spritesheet_are_shown_inline(mcp_client: Client) -> None:
@@ -161,7 +163,9 @@ async def test_resource_templates_and_prompt(mcp_client: Client) -> None:
     prompts = {p.name for p in (await mcp_client.list_prompts()).prompts}
     assert prompts == {"write_video_prompt"}
     got = await mcp_client.get_prompt("write_video_prompt", {"idea": "a fox in snow", "orientation": "landscape"})
-    text = got.messages[0].content.text  # type: ignore[union-attr]
+    content = got.messages[0].content
+    assert isinstance(content, TextContent)
+    text = content.text
     assert "a fox in snow" in text and "1280x720" in text and "Camera" in text
 
 
@@ -208,7 +212,7 @@ async def test_list_videos_pages(mcp_client: Client) -> None:
 async def test_remix(mcp_client: Client, emulator_clock: FakeClock) -> None:
     video_id = await _generate(mcp_client)
     not_ready = await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"})
-    assert error_text(not_ready)
+    assert f"Video '{video_id}' is in_progress; only completed videos can be remixed." in error_text(not_ready)
     emulator_clock.advance(1)
     await _complete(mcp_client, video_id)
     remix = structured(await mcp_client.call_tool("remix_video", {"video_id": video_id, "prompt": "at night"}))
@@ -226,11 +230,19 @@ async def test_estimated_cost_for_known_models(mcp_client: Client) -> None:
 
 
 async def test_unknown_and_malformed_ids_are_tool_errors(mcp_client: Client) -> None:
-    missing = error_text(await mcp_client.call_tool("get_video_status", {"video_id": "video_" + "0" * 48}))
-    assert "list_videos" in missing or "not found" in missing.lower()
-    for bad in ("../../etc/passwd", "a/b", "x\x00y", ""):
-        result = await mcp_client.call_tool("get_video_status", {"video_id": bad})
-        assert result.is_error
+    unknown = "video_" + "0" * 48
+    missing = error_text(await mcp_client.call_tool("get_video_status", {"video_id": unknown}))
+    assert missing == (
+        f"Error executing tool get_video_status: The server answered 404: Video with id '{unknown}' not found. "
+        "Check the id (list_videos shows the ones that exist); deleted videos are gone for good."
+    )
+    for path_like in ("../../etc/passwd", "a/b"):  # opaque: sent (encoded), and the server does not know it
+        text = error_text(await mcp_client.call_tool("get_video_status", {"video_id": path_like}))
+        assert "The server answered 404" in text and "Check the id (list_videos shows" in text, text
+    control = error_text(await mcp_client.call_tool("get_video_status", {"video_id": "x\x00y"}))
+    assert "'x?y' is not a video id: ids are 1 to 2048 printable characters." in control
+    empty = error_text(await mcp_client.call_tool("get_video_status", {"video_id": ""}))
+    assert "video_id\n  String should have at least 1 character" in empty
 
 
 async def test_wait_returns_last_status_on_timeout(settings: Settings, era: str) -> None:
@@ -254,12 +266,18 @@ async def test_failed_job_is_an_actionable_error(mcp_client: Client, emulator: E
     with anyio.fail_after(20):
         text = error_text(await mcp_client.call_tool("wait_for_video", {"video_id": video_id, "timeout_seconds": 15}))
     assert "moderation_blocked" in text and "rephrase" in text
+    status = structured(await mcp_client.call_tool("get_video_status", {"video_id": video_id}))
+    assert status["error"] == {"code": "moderation_blocked", "message": "Blocked."}
+    assert status["next_step"] == (
+        "This job ended failed and cannot be resumed: if the error says why, adjust the prompt and start a new "
+        "job with generate_video."
+    )
 
 
 async def test_rate_limit_is_an_actionable_error(mcp_client: Client, emulator: Emulator) -> None:
     emulator.faults.add(Fault(kind="status", status=429, method="POST", path="/videos", retry_after="30"))
     text = error_text(await mcp_client.call_tool("generate_video", {"prompt": "a cat", **SMALL}))
-    assert "429" in text or "rate" in text.lower()
+    assert "The server answered 429: " in text and "Rate limited or out of quota: wait 30s and try again" in text
     assert emulator.stats.count("POST", "/videos") == 1, "a create is never retried"
 
 
@@ -268,7 +286,8 @@ async def test_expired_assets(mcp_client: Client, emulator: Emulator) -> None:
     await _complete(mcp_client, video_id)
     emulator.expire_assets(video_id)
     text = error_text(await mcp_client.call_tool("download_video", {"video_id": video_id}))
-    assert "expire" in text.lower()
+    assert f"The server answered 404: The assets of video '{video_id}' have expired." in text
+    assert "Assets expire about an hour after a video completes: generate it again" in text
 
 
 async def test_retired_model_explains_the_shutdown(settings: Settings, era: str) -> None:
@@ -307,20 +326,21 @@ async def test_reference_image_size_mismatch_and_fit(mcp_client: Client, setting
     Image.new("RGB", (300, 200), "teal").save(image)
     args = {"prompt": "a teal sky", **SMALL, "input_reference": str(image)}
     text = error_text(await mcp_client.call_tool("generate_video", args))
-    assert "160x96" in text and "crop" in text
+    assert "The image is 300x200 but the video is 160x96;" in text and "pass fit='crop'" in text
     for fit in ("crop", "pad"):
         assert structured(await mcp_client.call_tool("generate_video", {**args, "fit_reference": fit}))["id"]
 
 
 async def test_bad_arguments_are_tool_errors(mcp_client: Client) -> None:
-    for args in (
-        {"prompt": ""},
-        {"prompt": "x", "seconds": -4},
-        {"prompt": "x", "size": "big"},
-        {"prompt": 12},
-        {"prompt": "x", "fit_reference": "stretch"},
+    for args, refusal in (
+        ({"prompt": ""}, "prompt\n  String should have at least 1 character"),
+        ({"prompt": "x", "seconds": -4}, "seconds\n  Input should be greater than or equal to 1"),
+        ({"prompt": "x", "size": "big"}, "size\n  String should match pattern"),
+        ({"prompt": 12}, "prompt\n  Input should be a valid string"),
+        ({"prompt": "x", "fit_reference": "stretch"}, "fit_reference\n  Input should be 'none', 'crop' or 'pad'"),
     ):
-        assert (await mcp_client.call_tool("generate_video", args)).is_error
+        text = error_text(await mcp_client.call_tool("generate_video", args))
+        assert text.startswith("Error executing tool generate_video: 1 validation error for") and refusal in text
 
 
 async def test_read_only_mode_leaves_out_spending_tools(
@@ -346,5 +366,56 @@ async def test_the_key_never_appears_in_results(mcp_client: Client, emulator: Em
         await mcp_client.call_tool("list_videos", {}),
     ]
     for result in results:
-        assert result.is_error
+        assert "The server answered 500: " in error_text(result)
         assert TEST_KEY not in result.model_dump_json()
+
+
+# --- the output directory holds only what the library wrote ----------------------------------------------
+
+
+async def test_what_is_planted_in_the_output_directory_is_never_a_resource(
+    mcp_client: Client, settings: Settings
+) -> None:
+    """Files whose names the library could not have written, digest-named files without the metadata
+    that makes them a video's (or with metadata naming another id, or unreadable), folders and links:
+    none is listed or served. Of two formats of one asset, only the newer is."""
+    out = settings.output_dir
+    out.mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    lonely, garbled, foreign = ("id-" + digit * 32 for digit in "012")
+    (out / f"{lonely}.mp4").write_bytes(b"planted")
+    for stem, metadata in ((garbled, "not json"), (foreign, json.dumps({"id": "someone else's"}))):
+        (out / f"{stem}.mp4").write_bytes(b"planted")
+        (out / f"{stem}.json").write_text(metadata)
+    (out / "video_dir.mp4").mkdir()
+    (out / "video_link.thumbnail.webp").symlink_to(out / "notes.txt")
+    (out / "video_two.spritesheet.jpg").write_bytes(b"older")
+    os.utime(out / "video_two.spritesheet.jpg", (1, 1))
+    (out / "video_two.spritesheet.webp").write_bytes(b"newer")
+
+    listed = [(str(r.uri), r.name, r.mime_type) for r in (await mcp_client.list_resources()).resources]
+    assert listed == [("sora://videos/video_two/spritesheet", "video_two.spritesheet.webp", "image/webp")]
+    for uri in (f"sora://videos/{lonely}/video", "sora://videos/video_dir/video", "sora://videos/%ff/video"):
+        with pytest.raises(MCPError):
+            await mcp_client.read_resource(uri)
+    with pytest.raises(MCPError) as missing:
+        await mcp_client.read_resource("sora://videos/video_link/thumbnail")
+    assert "Call download_video with video_id='video_link' and variant='thumbnail' first." in str(missing.value)
+
+
+async def test_a_resource_too_large_for_one_read_is_refused_by_path(mcp_client: Client, settings: Settings) -> None:
+    settings.output_dir.mkdir(parents=True)
+    big = settings.output_dir / "video_big.mp4"
+    with big.open("wb") as handle:
+        handle.truncate(16 * 1024 * 1024 + 1)  # sparse: costs no disk
+    with pytest.raises(MCPError) as refused:
+        await mcp_client.read_resource("sora://videos/video_big/video")
+    assert f"{big} is 16,777,217 bytes, more than the 16,777,216 one resource read may return." in str(refused.value)
+    assert "Open the file at that path instead." in str(refused.value)
+
+
+async def test_completion_of_what_it_does_not_know_is_empty(mcp_client: Client) -> None:
+    unknown = ResourceTemplateReference(type="ref/resource", uri="sora://videos/{video_id}/poster")
+    assert (await mcp_client.complete(unknown, {"name": "video_id", "value": ""})).completion.values == []
+    other = PromptReference(type="ref/prompt", name="another_prompt")
+    assert (await mcp_client.complete(other, {"name": "idea", "value": "a"})).completion.values == []

@@ -21,7 +21,9 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import BlobResourceContents, ResourceLink
 
+from sora_mcp import ConfigurationError, Settings
 from sora_mcp.cli._demo import emulator_server_args
+from sora_mcp.server._transport import check_http_settings, security_settings
 from tests.server.conftest import structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -81,10 +83,10 @@ async def full_flow(client: Client, output_dir: Path) -> None:
             "generate_video", {"prompt": "a paper boat in rain", "model": "t", "size": "128x96", "seconds": 1}
         )
     )
-    progress: list[float] = []
+    reported: list[float] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reported.append(progress)
 
     with anyio.fail_after(30):
         done = structured(
@@ -92,7 +94,7 @@ async def full_flow(client: Client, output_dir: Path) -> None:
                 "wait_for_video", {"video_id": created["id"], "timeout_seconds": 25}, progress_callback=on_progress
             )
         )
-    assert done["status"] == "completed" and progress and progress[-1] == 100.0
+    assert done["status"] == "completed" and reported and reported[-1] == 100.0
     result = await client.call_tool("download_video", {"video_id": created["id"]})
     saved = Path(structured(result)["path"])
     assert saved.parent == output_dir.resolve() and saved.stat().st_size > 1000
@@ -176,3 +178,40 @@ async def test_exposed_bind_without_token_does_not_start(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert b"bearer token" in result.stderr and b"allowed browser origins" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "missing"),
+    [
+        ({"host": "0.0.0.0"}, ["a bearer token", "the allowed browser origins", "the Host names clients use"]),
+        ({"host": "192.168.1.5", "auth_token": "t" * 32}, ["the allowed browser origins"]),
+        (
+            {"host": "::", "auth_token": "t" * 32, "allowed_origins": ["https://app.example"]},
+            ["the Host names clients use"],
+        ),
+    ],
+)
+def test_an_exposed_bind_names_everything_it_lacks(overrides: dict[str, Any], missing: list[str]) -> None:
+    settings = Settings(**overrides)
+    with pytest.raises(ConfigurationError) as refused:
+        check_http_settings(settings)
+    said = str(refused.value)
+    assert said.startswith(f"Binding to {settings.host} exposes the server beyond this machine, which needs ")
+    assert [phrase for phrase in ALL_MISSING if phrase in said] == missing
+    assert said.endswith("Or keep the default --host 127.0.0.1.")
+
+
+ALL_MISSING = ["a bearer token", "the allowed browser origins", "the Host names clients use"]
+
+
+def test_an_exposed_bind_with_everything_it_needs_accepts_its_own_host_and_origins() -> None:
+    settings = Settings(
+        host="192.168.1.5", auth_token="t" * 32, allowed_origins=["https://app.example"], allowed_hosts=["box:*"]
+    )
+    check_http_settings(settings)
+    security = security_settings(settings)
+    assert security.enable_dns_rebinding_protection
+    assert {"192.168.1.5:*", "box:*"} <= set(security.allowed_hosts)
+    assert "https://app.example" in security.allowed_origins
+    wildcard = security_settings(Settings(host="0.0.0.0", allowed_hosts=["box:*"]))
+    assert "0.0.0.0:*" not in wildcard.allowed_hosts and "box:*" in wildcard.allowed_hosts
