@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,10 @@ def host_env(home: Path) -> dict[str, str]:
 def test_claude_mcp_list_connects(claude: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    existing = {"mcpServers": {"other": {"type": "stdio", "command": "/bin/true", "args": []}}, "numStartups": 7}
+    existing: dict[str, Any] = {
+        "mcpServers": {"other": {"type": "stdio", "command": "/bin/true", "args": []}},
+        "numStartups": 7,
+    }
     (home / ".claude.json").write_text(json.dumps(existing), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_", "CLAUDE_CONFIG"))}
     installed = subprocess.run(

@@ -255,7 +255,7 @@ def test_names_and_commands_are_checked() -> None:
 
 
 def test_merge_keeps_everything_else_and_is_idempotent() -> None:
-    document = {
+    document: dict[str, Any] = {
         "numStartups": 3,
         "mcpServers": {"other": {"command": "/bin/other", "args": []}, "sora": {"command": "/old", "args": []}},
         "projects": {"/p": {"mcpServers": {"x": {}}}},

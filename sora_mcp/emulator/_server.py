@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import uvicorn
+from starlette.types import ASGIApp
 
 from .._net import listen
 from ._app import Emulator
@@ -23,11 +24,15 @@ def base_url(host: str, port: int, path: str = "/v1") -> str:
 
 
 @asynccontextmanager
-async def serve_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serve_emulator(
+    emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *, app: ASGIApp | None = None
+) -> AsyncIterator[str]:
     """Serve ``emulator`` with uvicorn in the current event loop; yields its base URL (…/v1, or the
-    path its dialect serves the API under)."""
+    path its dialect serves the API under). ``app`` serves a wrapper of the emulator's app instead
+    (tests that hold or inspect requests on the wire)."""
     sock = listen(host, port)
-    server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="critical", lifespan="off", access_log=False))
+    config = uvicorn.Config(app or emulator.app, log_level="critical", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         with anyio.fail_after(10):

@@ -4,20 +4,16 @@ plain files it finds there and says what failed, where and what to do."""
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
 
-from sora_mcp import IncompleteDownloadError, SoraClient, StorageError
-from sora_mcp._client import READ_SIZE
+from sora_mcp import IncompleteDownloadError
 from sora_mcp._files import WRITE_BATCH, write_atomically
-from sora_mcp._storage import LocalStorage, disk_error
 
 pytestmark = pytest.mark.anyio
 
@@ -84,7 +80,3 @@ async def test_cancelling_leaves_nothing(tmp_path: Path) -> None:
             await started.wait()
             tg.cancel_scope.cancel()
     assert _leftovers(tmp_path) == []
-
-
-from sora_mcp import IncompleteDownloadError, SoraClient, StorageError
-from sora_mcp._client import READ_SIZE

@@ -76,6 +76,7 @@ async def test_the_deadline_is_never_overslept_and_waiting_again_resumes(
             await client.wait_for_completion(video.id, timeout=2.5)
         assert len(fake.delays) == 3 and all(0.9 <= delay <= 1.1 for delay in fake.delays[:2]), "the hint, jittered"
         assert sum(fake.delays) == pytest.approx(2.5, abs=1e-9), "the last sleep ends exactly at the deadline"
+        assert timed_out.value.video is not None, "the last status is kept"
         assert timed_out.value.waited == 2.5 and timed_out.value.video.id == video.id
         assert timed_out.value.video.is_pending and "wait again" in str(timed_out.value)
         with anyio.fail_after(10):
@@ -90,6 +91,7 @@ async def test_a_zero_timeout_polls_once(make_client: Callable[..., SoraClient],
         video = await client.generate_video("x", **SMALL)
         with pytest.raises(WaitTimeoutError) as timed_out:
             await client.wait_for_completion(video.id, timeout=0)
+    assert timed_out.value.video is not None, "a zero timeout still polls once"
     assert sleeps.delays == [] and timed_out.value.video.status in ("queued", "in_progress")
 
 

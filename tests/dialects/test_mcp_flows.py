@@ -124,6 +124,7 @@ async def test_azure_without_its_openai_path_points_at_the_base_url(tmp_path: Pa
     not the id; and a deployment Azure lacks is not blamed on OpenAI's shutdown."""
     emulator = make_emulator("azure")
     settings = settings_for("azure", emulator, tmp_path)
+    assert settings.base_url is not None
     wrong = settings.model_copy(update={"base_url": settings.base_url.replace("/openai/v1", "/v1")})
     async with mcp_session(wrong, emulator) as client:
         text = outcome_of(await client.call_tool("get_video_status", {"video_id": "video_a"})).text

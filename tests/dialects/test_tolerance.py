@@ -74,6 +74,7 @@ async def test_an_unknown_status_word_waits_until_the_deadline(words: dict[str, 
             await client.wait_for_completion(video.id, timeout=30.0)
 
     seen = raised.value.video
+    assert seen is not None
     assert seen.status == "in_progress" and seen.is_pending, "a word nobody listed is never taken for done"
     assert seen.server_status == next(iter(words.values())) or not seen.server_status
     assert 29.0 <= time.now <= 30.0 + 1e-6 and len(time.slept) > 3, "it kept polling until the deadline"

@@ -64,16 +64,19 @@ async def test_a_delete_waits_for_a_download_of_the_same_video(settings: Setting
         emulator.faults.add(Fault(kind="slow", delay=0.02, method="GET", path="/videos/{video_id}/content"))
         results: dict[str, object] = {}
 
-        async def call(name: str, arguments: dict[str, object]) -> None:
+        async def call(name: str, delete_local_files: bool | None = None) -> None:
+            arguments: dict[str, object] = {"video_id": video_id}
+            if delete_local_files is not None:
+                arguments["delete_local_files"] = delete_local_files
             results[name] = await client.call_tool(name, arguments)
 
         with anyio.fail_after(20):
             async with anyio.create_task_group() as tasks:
-                tasks.start_soon(call, "download_video", {"video_id": video_id})
+                tasks.start_soon(call, "download_video")
                 # Once its partial file exists the download holds the video's lock; then delete.
                 while not any(p.name.endswith(".part") for p in settings.output_dir.glob(".*")):  # noqa: ASYNC110
                     await anyio.sleep(0.005)
-                tasks.start_soon(call, "delete_video", {"video_id": video_id, "delete_local_files": True})
+                tasks.start_soon(call, "delete_video", True)
     saved = structured(results["download_video"])
     deleted = structured(results["delete_video"])
     assert deleted["deleted"] is True and saved["path"] in deleted["local_files_removed"]

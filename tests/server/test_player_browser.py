@@ -146,6 +146,7 @@ class Host:
             },
         )
         handle = await self.page.wait_for_selector("iframe", timeout=WAIT_MS)
+        assert handle is not None
         frame = await handle.content_frame()
         assert frame is not None
         return frame

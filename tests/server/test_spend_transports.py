@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -168,7 +167,7 @@ async def test_stdio_host_that_gives_up_and_calls_again_gets_the_same_job(
     hold = HoldCreates(emulator.app)
     arguments = {"prompt": "a red kite", **SMALL}
     with anyio.fail_after(60):
-        async with serve_emulator(SimpleNamespace(app=hold)) as base_url:  # serves any object's .app
+        async with serve_emulator(emulator, app=hold) as base_url:
             params = serve_api(base_url, tmp_path / "out", tmp_path / "state")
             async with Client(params, mode=era) as client:
                 async with anyio.create_task_group() as tasks:
