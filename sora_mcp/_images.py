@@ -67,7 +67,6 @@ def _parsers() -> dict[str, type[ImageFile.ImageFile]]:
 _OTHER_MAGIC = {b"GIF87a": "GIF", b"GIF89a": "GIF", b"BM": "BMP", b"II*\x00": "TIFF", b"MM\x00*": "TIFF"}
 _BAD_IMAGE_HINT = "Export the image again as PNG, JPEG or WebP."
 _SMALLER_HINT = "Use a smaller image: the first frame only needs the video's size (e.g. 720x1280)."
-_SIZE_HINT = "Choose a size the model makes (e.g. 720x1280 or 1280x720)."
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,6 @@ class ImageReference:
                 "first frame to match the video size exactly.",
                 hint=f"To use it anyway, {FIT_HINT}",
             )
-        if wanted[0] * wanted[1] > MAX_IMAGE_PIXELS:  # fitting draws the whole frame in memory
-            raise ImageReferenceError(f"{size} is too large a video to fit an image to.", hint=_SIZE_HINT)
         with decode(self.data) as image:
             data = _fit(image, wanted, fit)
         stem = self.filename.rsplit(".", 1)[0] or "reference"

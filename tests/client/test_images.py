@@ -96,8 +96,8 @@ def test_fitting_to_an_absurd_size_is_refused_before_drawing_it() -> None:
         with pytest.raises(ImageReferenceError) as refused:
             small.fitted("99999x99999", fit)
         assert str(refused.value) == (
-            "99999x99999 is too large a video to fit an image to. "
-            "Choose a size the model makes (e.g. 720x1280 or 1280x720)."
+            "99999x99999 is larger than the 8,294,400 pixels (3840x2160) sora-mcp crops or pads to. "
+            "Pick a video size the model makes (e.g. 1280x720), or fit the image yourself."
         )
 
 
@@ -146,7 +146,7 @@ async def test_paths_that_are_not_readable_image_files(client: SoraClient, image
     huge = "data:image/png;base64," + "A" * (28 * 1024 * 1024)
     with pytest.raises(ImageReferenceError) as too_big:
         await client.generate_video("x", input_reference=huge, **SMALL)
-    assert str(too_big.value).startswith("The image is larger than 20 MiB.")
+    assert str(too_big.value).startswith("The data URL has 29,360,150 characters, more than the 20,971,520 accepted.")
     assert emulator.stats.requests == []
 
 

@@ -69,7 +69,11 @@ def make_emulator(name: str, *, clock: Clock | None = None, **config: Any) -> Em
     return Emulator(EmulatorConfig(dialect=name, **(options | config)), clock=clock)
 
 
-def settings_for(name: str, emulator: Emulator, output_dir: Path, host: str = HOST, **overrides: Any) -> Settings:
+def settings_for(
+    name: str, emulator: Emulator, output_dir: Path, host: str | None = None, **overrides: Any
+) -> Settings:
+    # One host per dialect: each is another server, so the spend guard's reuse never mixes their jobs.
+    host = host or HOST.replace("emulator.test", f"{name}.emulator.test")
     profile = PROFILES[name]
     return Settings(
         api_key=KEY,

@@ -369,7 +369,7 @@ async def test_escaping_input_paths_are_refused(mcp_client: Client, settings: Se
         refused = (
             f"{path} is not an absolute path."
             if not path.startswith(("/", "~"))
-            else f"{path} is outside the folders images may be read from."
+            else f"{path} is not inside the folders images may be read from."
         )
         assert f"generate_video: {refused} Allowed folders: {root}." in text, text
         assert text.endswith("Move the image there, or add its folder to SORA_MCP_INPUT_ROOTS."), text
