@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
@@ -577,7 +578,17 @@ class Ledger:
 
     def _prepare(self, db: sqlite3.Connection) -> None:
         """WAL mode (kept by the file), then the table, created once under the write lock."""
-        db.execute("PRAGMA journal_mode=WAL")
+        # Two processes opening a new ledger at once: switching it to WAL answers "database is locked"
+        # at once to the second, without waiting for the busy timeout. The switch takes milliseconds.
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)  # a worker thread, never the event loop
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]

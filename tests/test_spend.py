@@ -226,3 +226,27 @@ def test_fingerprints_depend_on_every_part() -> None:
     base = {"prompt": "p", "model": "m", "image": "sha256:1"}
     assert fingerprint(**base) == fingerprint(**dict(reversed(base.items())))
     assert fingerprint(**base) != fingerprint(**{**base, "image": "sha256:2"})
+
+
+def test_many_processes_opening_a_new_ledger_at_once_all_succeed(tmp_path: Path, clock: FakeClock) -> None:
+    """Switching a new file to WAL answers "database is locked" at once to all but one opener, whatever
+    the busy timeout: the ledger retries it (two hosts starting together must not refuse a create)."""
+    failures: list[BaseException] = []
+    for trial in range(60):
+        path = tmp_path / f"ledger-{trial}.sqlite3"
+        barrier = threading.Barrier(8)
+
+        def open_and_read(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            ledger = Ledger(path, clock=clock)
+            barrier.wait()
+            try:
+                ledger.totals_now()
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_and_read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
