@@ -227,7 +227,7 @@ def error_from_response(
     if status == 400 and not user_input and operation is not None:
         hint = (
             f"The request to {operation} held nothing of yours to fix: if the message says the video is not "
-            f"ready, wait for it (wait_for_video); otherwise this server may not support {operation}."
+            f"ready, wait for it (wait_for_video); otherwise this server may not support {gerund(operation)}."
         )
     error = _classify(
         status, code, server_message, settings, model, kwargs, response.headers.get("location"), create, hint
@@ -358,13 +358,13 @@ def _unsupported(
     said = f"(it answered {status}: {server_message[:200]})"
     if status in (405, 501):
         return _Unsupported(
-            f"This server ({settings.shown_base_url}) does not support {operation} {said}.",
+            f"This server ({settings.shown_base_url}) does not support {gerund(operation)} {said}.",
             "Nothing was changed. Use the operations it offers (see the README's servers table), or a server that "
-            f"supports {operation}.",
+            f"supports {gerund(operation)}.",
         )
     if status == 404 and _route_missing(body, server_message):
         return _Unsupported(
-            f"{settings.shown_base_url} has no route for {operation} {said}.",
+            f"{settings.shown_base_url} has no route for {gerund(operation)} {said}.",
             "Either this server does not support it, or OPENAI_BASE_URL is wrong (most servers need the /v1 at "
             "its end, e.g. http://host:4000/v1): check it before anything else.",
         )
@@ -381,6 +381,16 @@ def _unsupported(
 _NOT_OFFERED = re.compile(
     r"not (supported|implemented|available for)|unsupported|notimplemented|provider not provided", re.I
 )
+
+
+_GERUNDS = {"look": "looking", "list": "listing", "delete": "deleting", "remix": "remixing", "edit": "editing"}
+
+
+def gerund(operation: str) -> str:
+    """'delete videos' -> 'deleting videos': what a server does not support, in plain words."""
+    verb, _, rest = operation.partition(" ")
+    word = _GERUNDS.get(verb, verb.removesuffix("e") + "ing")
+    return f"{word} {rest}".strip()
 
 
 def _route_missing(body: Any, server_message: str) -> bool:

@@ -149,7 +149,8 @@ def _video_line(video: Video) -> str:
 
 
 async def _follow(client: SoraClient, video_id: str, timeout: float) -> Video:
-    bar = Progress(video_id)
+    # A gateway's id can be 266 characters: the bar names it by its ends.
+    bar = Progress(video_id if len(video_id) <= 40 else f"{video_id[:24]}…{video_id[-8:]}")
     try:
         return await client.wait_for_completion(
             video_id,

@@ -127,10 +127,10 @@ async def test_each_status_has_its_class(
 @pytest.mark.parametrize(
     ("status", "body", "call", "words"),
     [
-        (405, {"detail": "Method Not Allowed"}, "delete", "does not support delete videos"),
-        (501, {"error": {"message": "Not implemented", "type": "x"}}, "delete", "does not support delete videos"),
+        (405, {"detail": "Method Not Allowed"}, "delete", "does not support deleting videos"),
+        (501, {"error": {"message": "Not implemented", "type": "x"}}, "delete", "does not support deleting videos"),
         (400, {"error": {"message": "LLM Provider NOT provided"}}, "list", "refused to list videos"),
-        (404, {"detail": "Not Found"}, "list", "has no route for list videos"),
+        (404, {"detail": "Not Found"}, "list", "has no route for listing videos"),
     ],
 )
 async def test_what_a_server_does_not_offer_is_said_plainly(

@@ -65,7 +65,7 @@ async def test_mcp_tools_through_litellm(gateway: Gateway, tmp_path: Path) -> No
         listed = error_text(await client.call_tool("list_videos", {}))
         assert "refused to list videos" in listed and "Fix the request" not in listed
         deleted = error_text(await client.call_tool("delete_video", {"video_id": video_id}))
-        assert "does not support delete videos" in deleted and "Check the request" not in deleted
+        assert "does not support deleting videos" in deleted and "Check the request" not in deleted
 
 
 @pytest.mark.anyio
