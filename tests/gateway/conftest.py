@@ -6,6 +6,7 @@ no session-long event loop is left running in the test thread (the CLI tests cal
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,7 +79,12 @@ class _Background:
 _BACKGROUND = _Background()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the gateway early, while other tests run, when this process will run gateway tests: not for
+    ``--collect-only``, and not in xdist workers (each collects every test; the one that runs the
+    "gateway" group starts it with the first gateway test)."""
+    if config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        return
     if any("tests/gateway/" in item.nodeid for item in items):
         _BACKGROUND.start()
 
