@@ -19,7 +19,8 @@ import pytest
 
 from tests.npm_tools import CLAUDE_CODE, npm_package
 
-pytestmark = pytest.mark.slow
+# One worker: the tests share one npm install of Claude Code (xdist --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("claude-code")]
 
 
 @pytest.fixture(scope="module")

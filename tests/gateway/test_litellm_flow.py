@@ -22,6 +22,9 @@ from tests.server.conftest import error_text, structured
 
 from .conftest import Gateway
 
+# One worker runs every gateway test: they share one proxy (xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("gateway")
+
 
 def _settings(gateway: Gateway, output_dir: Path) -> Settings:
     return Settings(

@@ -20,6 +20,9 @@ import pytest
 from .conftest import UPSTREAM_KEY, Gateway
 from .litellm_proxy import LITELLM_VERSION
 
+# One worker runs every gateway test: they share one proxy (xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("gateway")
+
 # `video_` + standard base64 (alphabet with `+` and `/`, `=` padding) of this; the deployment id is a sha256 (hex) of
 # the deployment's parameters, so it changes with the emulator's port. Base64 of ASCII only yields `+` or `/` from
 # the bytes `>`, `?`, `~` and DEL, so with hex upstream ids (the emulator's, OpenAI's) only `=` shows up.
