@@ -22,6 +22,7 @@ __all__ = [
     "ASSETS",
     "IMAGE_TYPES",
     "MAX_ID_LENGTH",
+    "MEDIA_SUFFIXES",
     "VARIANTS",
     "AssetKind",
     "AssetSpec",
@@ -37,6 +38,8 @@ VARIANTS: tuple[VideoVariant, ...] = get_args(VideoVariant)
 
 # Image content types a server may send for the thumbnail or spritesheet, and their file suffixes.
 IMAGE_TYPES: dict[str, str] = {"image/webp": ".webp", "image/jpeg": ".jpg", "image/png": ".png"}
+# Every media type an asset file can hold, and its suffix.
+MEDIA_SUFFIXES: dict[str, str] = {"video/mp4": ".mp4", **IMAGE_TYPES}
 
 
 @dataclass(frozen=True)

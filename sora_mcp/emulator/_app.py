@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .._assets import ASSETS, MEDIA_SUFFIXES, VARIANTS
 from .._catalog import ALL_SECONDS, SPEC_SECONDS, SPEC_SIZES, lookup, parse_size
 from .._errors import InputError
 from ._answers import ApiError, Canned, Refused, render_error
@@ -44,8 +45,6 @@ log = logging.getLogger("sora_mcp.emulator")
 MAX_UPLOAD = 64 * 1024 * 1024
 CHUNK = 64 * 1024
 SIZE_MISMATCH = "Inpaint image must match the requested width and height"
-VARIANTS = ("video", "thumbnail", "spritesheet")
-EXTENSIONS = {"video/mp4": "mp4", "image/webp": "webp", "image/jpeg": "jpg"}  # for content-disposition
 
 
 @dataclass(frozen=True)
@@ -454,7 +453,7 @@ class Emulator:
     async def _content(self, request: Request, params: dict[str, str]) -> Response:
         dialect = self.dialect
         variant = request.query_params.get("variant", "video") if dialect.variants else "video"
-        if variant not in VARIANTS:
+        if variant not in VARIANTS:  # the one table of asset kinds (sora_mcp._assets)
             raise _bad("Invalid 'variant': must be one of video, thumbnail, spritesheet.", "variant")
         job = self._job(request, params["video_id"])
         status, _ = self.store.state(job)
@@ -469,8 +468,8 @@ class Emulator:
             )
         media = await self._media(job)
         data, content_type = {
-            "video": (media.video, "video/mp4"),
-            "thumbnail": (media.thumbnail, "image/webp"),
+            "video": (media.video, ASSETS["video"].content_type),
+            "thumbnail": (media.thumbnail, ASSETS["thumbnail"].content_type),
             "spritesheet": (media.spritesheet, media.spritesheet_type),
         }[variant]
         length = max(len(data), self.config.pad_video_bytes) if variant == "video" else len(data)
@@ -478,7 +477,7 @@ class Emulator:
         slow = self.faults.take("slow", request.method, request.state.template)
         headers = {
             "content-length": str(length),
-            "content-disposition": dialect.disposition.format(id=job.id, ext=EXTENSIONS[content_type]),
+            "content-disposition": dialect.disposition.format(id=job.id, ext=MEDIA_SUFFIXES[content_type][1:]),
         }
         body = _stream(data, length, drop.after_bytes if drop else None, slow.delay if slow else 0.0)
         return StreamingResponse(body, media_type=content_type, headers=headers)

@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .._assets import ASSETS, VARIANTS, AssetKind, VideoVariant, check_id, is_digest_stem, is_readable_stem, local_stem
+from .._assets import (
+    ASSETS,
+    MEDIA_SUFFIXES,
+    VARIANTS,
+    AssetKind,
+    VideoVariant,
+    check_id,
+    is_digest_stem,
+    is_readable_stem,
+    local_stem,
+)
 from .._errors import StorageError
 from .._models import Video
 from .._storage import Storage, StoredFile
@@ -37,7 +47,7 @@ _SUFFIXES: list[tuple[str, AssetKind]] = sorted(
     ((suffix, kind) for kind, spec in ASSETS.items() for suffix in spec.suffixes()),
     key=lambda pair: -len(pair[0]),
 )
-_CONTENT_TYPES = {".mp4": "video/mp4", ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png"}
+_CONTENT_TYPES = {suffix: content_type for content_type, suffix in MEDIA_SUFFIXES.items()}
 
 
 def asset_uri(video_id: str, kind: AssetKind) -> str:
