@@ -140,7 +140,12 @@ async def soak(minutes: float, clients: int, interval: float) -> None:
         emulator.kill()
         raise RuntimeError("the emulator did not start")
     api = match.group(1)
-    env = clean_env(OPENAI_BASE_URL=api, OPENAI_API_KEY="sk-soak", SORA_MCP_OUTPUT_DIR=str(output))
+    env = clean_env(
+        OPENAI_BASE_URL=api,
+        OPENAI_API_KEY="sk-soak",
+        SORA_MCP_OUTPUT_DIR=str(output),
+        SORA_MCP_STATE_DIR=str(output / "state"),  # its own spend ledger, not the user's
+    )
     server, url = start_http_server(env=env)
     stop = time.monotonic() + minutes * 60
     counts: dict[str, int] = {}
