@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import platform
 import re
 import statistics
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 
 __all__ = [
     "BARE_SERVER",
     "clean_env",
     "describe_machine",
+    "drain",
     "percentile",
+    "start_emulator",
     "start_http_server",
     "start_sora_mcp",
     "summary",
@@ -75,6 +79,34 @@ def start_sora_mcp(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+def drain(process: subprocess.Popen[bytes], keep: int = 200) -> collections.deque[str]:
+    """Read a child's stderr to its end in a thread, keeping the last ``keep`` lines: a child whose
+    stderr pipe is never read blocks (on its next log line) once the pipe's buffer is full."""
+    assert process.stderr is not None
+    stream = process.stderr
+    lines: collections.deque[str] = collections.deque(maxlen=keep)
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.decode(errors="replace"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def start_emulator(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``sora-mcp emulator --port 0 ARGS``; returns it and the base URL (…/v1) it reports once bound."""
+    process = start_sora_mcp("emulator", "--port", "0", *args, env=env)
+    assert process.stderr is not None
+    line = process.stderr.readline().decode()
+    match = re.search(r"sora-mcp emulator: (http://\S+)", line)
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"the emulator did not start: {line}")
+    drain(process)  # it logs each injected fault; an unread pipe would block it
+    return process, match.group(1)
+
+
 def start_http_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``sora-mcp serve --transport streamable-http --port 0 ARGS``; returns it and its endpoint URL."""
     process = start_sora_mcp("serve", "--transport", "streamable-http", "--port", "0", *args, env=env)
@@ -84,4 +116,5 @@ def start_http_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen
     if match is None:
         process.kill()
         raise RuntimeError(f"the server did not start: {line}")
+    drain(process)
     return process, match.group(1)

@@ -27,7 +27,7 @@ from typing import Any
 
 import anyio
 import httpx2
-from _common import clean_env, describe_machine, start_http_server, start_sora_mcp
+from _common import clean_env, describe_machine, start_emulator, start_http_server
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -39,7 +39,6 @@ FAULTS: list[dict[str, Any]] = [
     {"kind": "fail_job", "method": "POST", "path": "/videos", "times": 1},
     {"kind": "status", "status": 503, "method": "POST", "path": "/videos", "times": 1},
 ]
-CALL = re.compile(r"sora-mcp emulator: (http://\S+)")
 
 
 def resident_kib(pid: int) -> int:
@@ -131,15 +130,7 @@ async def report(
 
 async def soak(minutes: float, clients: int, interval: float) -> None:
     output = Path(tempfile.mkdtemp(prefix="sora-soak-"))
-    emulator = start_sora_mcp(
-        "emulator", "--port", "0", "--render-seconds", "1", "--poll-after-ms", "200", env=clean_env()
-    )
-    assert emulator.stderr is not None
-    match = CALL.search(emulator.stderr.readline().decode())
-    if match is None:
-        emulator.kill()
-        raise RuntimeError("the emulator did not start")
-    api = match.group(1)
+    emulator, api = start_emulator("--render-seconds", "1", "--poll-after-ms", "200", env=clean_env())
     env = clean_env(
         OPENAI_BASE_URL=api,
         OPENAI_API_KEY="sk-soak",

@@ -21,8 +21,7 @@ import httpx2
 from mcp import Client
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import clean_env, describe_machine, start_http_server, start_sora_mcp
-from download import free_port
+from _common import clean_env, describe_machine, start_emulator, start_http_server
 
 
 def cpu_seconds(pid: int) -> float:
@@ -31,12 +30,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def main(jobs: int, render_seconds: float, poll_ms: int) -> None:
-    port = free_port()
-    emulator = start_sora_mcp(
-        *("emulator", "--port", str(port), "--render-seconds", str(render_seconds), "--poll-after-ms", str(poll_ms)),
-        env=clean_env(),
+    emulator, api = start_emulator(
+        "--render-seconds", str(render_seconds), "--poll-after-ms", str(poll_ms), env=clean_env()
     )
-    base = f"http://127.0.0.1:{port}"
+    base = api.removesuffix("/v1")
     with tempfile.TemporaryDirectory() as tmp:
         env = clean_env(OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=f"{base}/v1")
         server, url = start_http_server("--output-dir", tmp, "--wait-timeout", str(render_seconds * 3), env=env)
