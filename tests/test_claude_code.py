@@ -19,8 +19,7 @@ import pytest
 
 from tests.npm_tools import CLAUDE_CODE, npm_package
 
-# One worker: the tests share one npm install of Claude Code (xdist --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("claude-code")]
+pytestmark = pytest.mark.slow  # its tests share one npm install: one file runs on one worker (--dist loadfile)
 
 
 @pytest.fixture(scope="module")

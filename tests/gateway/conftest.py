@@ -82,7 +82,7 @@ _BACKGROUND = _Background()
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Start the gateway early, while other tests run, when this process will run gateway tests: not for
     ``--collect-only``, and not in xdist workers (each collects every test; the one that runs the
-    "gateway" group starts it with the first gateway test)."""
+    gateway file starts it with its first test)."""
     if config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER") is not None:
         return
     if any("tests/gateway/" in item.nodeid for item in items):
