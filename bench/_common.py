@@ -94,27 +94,25 @@ def drain(process: subprocess.Popen[bytes], keep: int = 200) -> collections.dequ
     return lines
 
 
-def start_emulator(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """``sora-mcp emulator --port 0 ARGS``; returns it and the base URL (…/v1) it reports once bound."""
-    process = start_sora_mcp("emulator", "--port", "0", *args, env=env)
+def _listening(args: Sequence[str], announced: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``sora-mcp ARGS`` (which binds port 0) and the URL it announces on its first stderr line, once bound.
+    The rest of its stderr is drained: an unread pipe would block it on its next log line."""
+    process = start_sora_mcp(*args, env=env)
     assert process.stderr is not None
     line = process.stderr.readline().decode()
-    match = re.search(r"sora-mcp emulator: (http://\S+)", line)
+    match = re.search(announced + r"(http://\S+)", line)
     if match is None:
         process.kill()
-        raise RuntimeError(f"the emulator did not start: {line}")
-    drain(process)  # it logs each injected fault; an unread pipe would block it
+        raise RuntimeError(f"sora-mcp {args[0]} did not start: {line}")
+    drain(process)
     return process, match.group(1)
+
+
+def start_emulator(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``sora-mcp emulator --port 0 ARGS``; returns it and the base URL (…/v1) it reports once bound."""
+    return _listening(["emulator", "--port", "0", *args], "sora-mcp emulator: ", env)
 
 
 def start_http_server(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     """``sora-mcp serve --transport streamable-http --port 0 ARGS``; returns it and its endpoint URL."""
-    process = start_sora_mcp("serve", "--transport", "streamable-http", "--port", "0", *args, env=env)
-    assert process.stderr is not None
-    line = process.stderr.readline().decode()
-    match = re.search(r"on (http://\S+)", line)
-    if match is None:
-        process.kill()
-        raise RuntimeError(f"the server did not start: {line}")
-    drain(process)
-    return process, match.group(1)
+    return _listening(["serve", "--transport", "streamable-http", "--port", "0", *args], "on ", env)
