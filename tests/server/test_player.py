@@ -9,13 +9,14 @@ import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.types import TextResourceContents
 
@@ -24,6 +25,7 @@ from sora_mcp.emulator import EmulatorConfig, FakeClock, Fault
 from sora_mcp.server import create_server, serving_http
 from sora_mcp.server._player import MAX_CHUNK_BYTES, PLAYER_URI
 from tests.server.conftest import APP_TOOL_NAMES, SMALL, error_text, model_tools, structured
+from tests.server.test_transports import child_env, serve_args
 
 pytestmark = pytest.mark.anyio
 
@@ -233,4 +235,23 @@ async def test_video_over_1_mib_reads_through_chunks_over_sse(
         async with serving_http(server, sse) as url, Client(sse_client(url)) as client:
             video_id, path = await downloaded(client)
             assert path.stat().st_size > 1024 * 1024
+            assert await read_all(client, video_id) == path.read_bytes()
+
+
+@pytest.mark.parametrize("era", ["auto", "legacy"])
+async def test_the_player_over_stdio_in_both_eras(tmp_path: Path, era: str) -> None:
+    """The real server as a host starts it (a stdio subprocess): the player page, the job tools' links, the
+    app-only tools (status, gallery, chunks that rebuild the file byte for byte)."""
+    params = StdioServerParameters(command=sys.executable, args=serve_args(tmp_path), env=child_env())
+    with anyio.fail_after(60):
+        async with Client(params, mode=era) as client:
+            [page] = (await client.read_resource(PLAYER_URI)).contents
+            assert isinstance(page, TextResourceContents) and page.mime_type == "text/html;profile=mcp-app"
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+            assert (tools["generate_video"].meta or {})["ui"] == {"resourceUri": PLAYER_URI}
+            video_id, path = await downloaded(client)
+            status = structured(await client.call_tool("player_status", {"video_id": video_id}))
+            assert status["job"]["status"] == "completed"
+            gallery = structured(await client.call_tool("player_gallery", {}))
+            assert [video["video_id"] for video in gallery["videos"]] == [video_id]
             assert await read_all(client, video_id) == path.read_bytes()
