@@ -21,6 +21,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "full_media: the emulator renders real-size, full-rate media (the test inspects it)"
     )
+    # An xdist controller (it runs no test) boots the shared LiteLLM gateway before its workers start.
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        from tests.gateway import session
+
+        if session.runs_gateway_tests(config):
+            session.start_for_workers(config)
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", type=Path, help="where files go (default: SORA_MCP_OUTPUT_DIR or ~/Videos)")
     demo.add_argument("--size", default="720x1280", help="WIDTHxHEIGHT (default 720x1280)")
     demo.add_argument("--seconds", type=int, default=4, help="clip length (default 4)")
-    demo.add_argument("--render-seconds", type=float, default=4.0, help="simulated generation time (default 4)")
+    demo.add_argument("--render-seconds", type=float, default=2.0, help="simulated generation time (default 2)")
     demo.set_defaults(handler=_cmd_demo)
 
     add_commands(commands, _add_settings_flags, settings_from_args)

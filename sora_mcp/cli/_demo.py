@@ -56,7 +56,7 @@ async def run_demo(
     prompt: str = DEFAULT_PROMPT,
     size: str = "720x1280",
     seconds: int = 4,
-    render_seconds: float = 4.0,
+    render_seconds: float = 2.0,
     out: TextIO | None = None,
 ) -> Path:
     """Run the demo; returns the path of the downloaded video. Raises DemoError on a failed step."""

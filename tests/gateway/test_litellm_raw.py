@@ -26,7 +26,7 @@ from sora_mcp import Settings
 from sora_mcp.server import create_server
 from tests.server.conftest import error_text, structured
 
-from .conftest import UPSTREAM_KEY, Gateway
+from .session import UPSTREAM_KEY, Gateway
 from .litellm_proxy import LITELLM_VERSION
 
 # `video_` + standard base64 (alphabet with `+` and `/`, `=` padding) of this; the deployment id is a sha256 (hex) of
