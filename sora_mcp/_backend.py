@@ -52,6 +52,7 @@ async def open_client(
                     render_seconds=settings.emulator_render_seconds,
                     queue_seconds=min(0.5, settings.emulator_render_seconds),
                     poll_after_ms=max(50, min(1000, int(settings.emulator_render_seconds * 100))),
+                    render_ahead=True,  # a person is watching: the download comes at once, as from a real server
                 )
             )
             settings = emulator_settings(settings)

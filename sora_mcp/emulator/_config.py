@@ -26,4 +26,5 @@ class EmulatorConfig:
     max_render_pixels: int = 1920 * 1920  # refuse absurd sizes for unknown models
     pad_video_bytes: int = 0  # serve videos padded to this size (benchmarks of large downloads)
     media: MediaMode = "full"  # "fast": small, low-fps, silent media for tests that never inspect it
+    render_ahead: bool = False  # render a job's media while it is pending, not on its first download
     dialect: str | Dialect = "openai"  # answer like this server (see _dialects.DIALECTS)

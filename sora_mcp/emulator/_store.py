@@ -125,6 +125,8 @@ class Store:
             extensions=extensions,
         )
         self.jobs[job.id] = job
+        if self.config.render_ahead and planned_error is None:
+            job.media.start()
         return job
 
     def _renderer(self, prompt: str, size: str, seconds: str) -> Callable[[], Media]:

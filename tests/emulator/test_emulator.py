@@ -141,6 +141,23 @@ async def test_media_renders_on_the_first_download(http_client: httpx2.AsyncClie
     assert media.started is not None and media.started.done()
 
 
+@pytest.mark.parametrize("emulator_config", [EmulatorConfig(render_seconds=30.0, media="fast", render_ahead=True)])
+async def test_render_ahead_starts_while_the_job_is_pending(
+    http_client: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    # What the embedded backend (the demo, a host trying the emulator) uses: the download comes at once.
+    video = await create(http_client, model="t", size="64x64", seconds="1")
+    emulator.faults.add(Fault(kind="fail_job", error_code="moderation_blocked"))
+    planned = await create(http_client, model="t", size="64x64", seconds="1")
+    assert (await http_client.get(f"{BASE}/videos/{video['id']}", headers=AUTH)).json()["status"] != "completed"
+    render = emulator.store.jobs[video["id"]].media.started
+    assert render is not None, "the render starts with the job"
+    with anyio.fail_after(30):
+        media = await anyio.to_thread.run_sync(render.result)
+    assert media.video[4:8] == b"ftyp"
+    assert emulator.store.jobs[planned["id"]].media.started is None, "a job planned to fail renders nothing"
+
+
 async def test_concurrent_callers_share_one_render() -> None:
     renders: list[int] = []
     release = threading.Event()

@@ -26,8 +26,8 @@ from sora_mcp import Settings
 from sora_mcp.server import create_server
 from tests.server.conftest import error_text, structured
 
-from .session import UPSTREAM_KEY, Gateway
 from .litellm_proxy import LITELLM_VERSION
+from .session import UPSTREAM_KEY, Gateway
 
 # `video_` + standard base64 (alphabet with `+` and `/`, `=` padding) of this; the deployment id is a sha256 (hex) of
 # the deployment's parameters, so it changes with the emulator's port. Base64 of ASCII only yields `+` or `/` from
