@@ -124,6 +124,7 @@ class SoraClient:
             limits = httpx2.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS // 2)
             self._http_client = httpx2.AsyncClient(follow_redirects=False, limits=limits)
             _widen_reads()
+            log.debug("HTTP client built (pool of %d connections)", MAX_CONNECTIONS)
         return self._http_client
 
     @property

@@ -21,7 +21,6 @@ from .._config import Settings
 from .._errors import ConfigurationError
 from .._version import __version__
 from ._commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, add_commands, printable
-from ._install import add_install_commands
 from ._spend import SPEND_ENVIRONMENT_HELP, SPEND_SETTING_FLAGS, add_spend_command, add_spend_flags
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMEOUT", "EXIT_USAGE", "main", "settings_from_args"]
@@ -113,7 +112,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, serve_only: bool = False) -> argparse.ArgumentParser:
+    """The CLI's parser; with ``serve_only``, only the ``serve`` command's, so that a host starting the
+    server waits for nothing the other commands need (the host installer, for one)."""
     parser = argparse.ArgumentParser(
         prog="sora-mcp",
         description="MCP server, CLI and local emulator for the /v1/videos (Sora) API.",
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_flags(serve)
     add_spend_flags(serve)
     serve.set_defaults(handler=_cmd_serve)
+    if serve_only:
+        return parser
 
     demo = commands.add_parser(
         "demo",
@@ -148,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=int, default=4, help="clip length (default 4)")
     demo.add_argument("--render-seconds", type=float, default=2.0, help="simulated generation time (default 2)")
     demo.set_defaults(handler=_cmd_demo)
+
+    from ._install import add_install_commands
 
     add_commands(commands, _add_settings_flags, settings_from_args)
     add_install_commands(commands)
@@ -228,8 +233,9 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(serve_only=next((word for word in words if not word.startswith("-")), None) == "serve")
+    args = parser.parse_args(words)
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.DEBUG if args.verbose else logging.WARNING,
