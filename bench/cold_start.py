@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
+import resource
 import shlex
 import site
 import statistics
@@ -65,6 +66,7 @@ class Target:
     env: dict[str, str]
     log: Path
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # the child's CPU seconds, start to exit
 
     def params(self) -> StdioServerParameters:
         return StdioServerParameters(command=self.command[0], args=self.command[1:], env=self.env)
@@ -139,30 +141,44 @@ def sources_compiled(target: Target) -> list[str]:
     return re.findall(r"^# code object from '?(.+?\.py)'?$", done.stderr, flags=re.MULTILINE)
 
 
-async def time_start(target: Target) -> float:
-    """Spawn → ``tools/list`` answered. The server's stderr goes to ``target.log`` (shown if it fails)."""
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def time_start(target: Target) -> tuple[float, float]:
+    """Spawn → ``tools/list`` answered (wall seconds), and the CPU seconds the child used from spawn to
+    exit (less disturbed by a busy or throttled machine than wall time). The server's stderr goes to
+    ``target.log`` (shown if it fails)."""
     with open(target.log, "a", encoding="utf-8") as errlog:  # noqa: ASYNC230 - a local log, before timing
+        cpu = children_cpu()
         started = time.perf_counter()
         try:
             async with Client(stdio_client(target.params(), errlog=errlog)) as client:
                 await client.list_tools()
-                return time.perf_counter() - started
+                wall = time.perf_counter() - started
         except Exception:
             print(f"{target.name} failed; its stderr ends with:\n{target.log.read_text(encoding='utf-8')[-2000:]}")
             raise
+        return wall, children_cpu() - cpu
 
 
 def print_table(targets: list[Target], runs: int) -> None:
     bare = next(t for t in targets if t.name == BARE)
     ours = next(t for t in targets if t.name == OURS)
     print(f"\ncold start until tools/list answers, stdio, {runs} interleaved rounds — {describe_machine()}")
-    print(f"  {'server':34s} {'median':>8s} {'min':>8s} {'max':>8s}   to bare: medians  per round   mins")
+    print(
+        f"  {'server':34s} {'median':>8s} {'min':>8s} {'max':>8s}   to bare: medians  per round   mins"
+        "   CPU median  to bare"
+    )
     for target in targets:
         per_round = statistics.median(t / b for t, b in zip(target.times, bare.times, strict=True))
+        cpu = statistics.median(target.cpu)
         print(
             f"  {target.name:34s} {target.median * 1000:6.0f}ms {min(target.times) * 1000:6.0f}ms"
             f" {max(target.times) * 1000:6.0f}ms {target.median / bare.median:16.2f}x {per_round:9.2f}x"
-            f" {min(target.times) / min(bare.times):6.2f}x"
+            f" {min(target.times) / min(bare.times):6.2f}x {cpu * 1000:10.0f}ms"
+            f" {cpu / statistics.median(bare.cpu):7.2f}x"
         )
     for target in targets:
         if target.name == PEER:
@@ -171,7 +187,8 @@ def print_table(targets: list[Target], runs: int) -> None:
                 f"  peer to {OURS}: medians {target.median / ours.median:.2f}x, per round {per_round:.2f}x,"
                 f" mins {min(target.times) / min(ours.times):.2f}x"
             )
-    print("  (medians: ratio of the medians; per round: median of the round-by-round ratios; mins: of the minimums)")
+    print("  (medians: ratio of the medians; per round: median of the round-by-round ratios; mins: of the minimums;")
+    print("   CPU: the server process's user + system time, start to exit, median)")
 
 
 # -- where the start-up time goes ----------------------------------------------------------------------
@@ -320,7 +337,9 @@ async def main(args: argparse.Namespace) -> None:
 
         for turn in range(args.runs):
             for target in targets[turn % len(targets) :] + targets[: turn % len(targets)]:
-                target.times.append(await time_start(target))
+                wall, cpu = await time_start(target)
+                target.times.append(wall)
+                target.cpu.append(cpu)
         if args.runs:
             print_table(targets, args.runs)
         if args.imports:
