@@ -69,7 +69,7 @@ def _whole(value: object) -> int | None:
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class VideoError(_Wire):
