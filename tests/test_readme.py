@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import pytest
 
 import sora_mcp
 from sora_mcp.cli import build_parser
+from tests.emulator.test_command import reported_url
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -213,30 +213,25 @@ def test_sora_mcp_lines_run(line: str, tmp_path: Path) -> None:
 
 
 def _check_emulator_starts(words: list[str]) -> None:
-    port = _free_port()
-    args = [*words[: words.index("--port")], "--port", str(port)] if "--port" in words else [*words]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sora_mcp", *args], env=clean_env(), stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-    )
-    try:
-        health = _poll(f"http://127.0.0.1:{port}/_emulator/health")
-        assert health == 200
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """The README's emulator line, on port 0 (no port to race for): it reports the port it bound, and the
+    health check there answers."""
+    args = [*words[: words.index("--port")], "--port", "0"] if "--port" in words else [*words, "--port", "0"]
+    anyio.run(_emulator_answers, args)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _poll(url: str) -> int:
-    with httpx2.Client() as http:
-        for _attempt in range(200):
-            try:
-                return http.get(url, timeout=0.5).status_code
-            except httpx2.TransportError:
-                anyio.run(anyio.sleep, 0.05)  # readiness poll of a subprocess: the one allowed wait
-    raise AssertionError(f"{url} never answered")
+async def _emulator_answers(args: list[str]) -> None:
+    command = [sys.executable, "-m", "sora_mcp", *args]
+    async with await anyio.open_process(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=clean_env()
+    ) as process:
+        try:
+            assert process.stderr is not None
+            with anyio.fail_after(30):
+                url = await reported_url(process.stderr)
+                async with httpx2.AsyncClient(trust_env=False) as http:
+                    health = await http.get(url.removesuffix("/v1") + "/_emulator/health")
+            assert health.status_code == 200, health.text
+        finally:
+            process.terminate()
+            with anyio.fail_after(10):
+                await process.wait()
