@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import describe_machine
+from _common import clean_env, describe_machine, start_emulator
 
 # argv: base URL, video id, output file, read size (0: httpcore2's default), "backend" | "constant"
 CLIENT_CHILD = """
@@ -122,41 +121,6 @@ print(json.dumps({"seconds": synced - started, "curl_seconds": fetched - started
 READ_SIZE = 256 * 1024
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_emulator(pad_bytes: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sora_mcp",
-            "emulator",
-            "--port",
-            str(port),
-            "--render-seconds",
-            "0",
-            "--pad-video-bytes",
-            str(pad_bytes),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    with httpx2.Client() as http:
-        for _ in range(400):
-            try:
-                http.get(base.replace("/v1", "/_emulator/health"), timeout=0.5)
-                break
-            except httpx2.TransportError:
-                time.sleep(0.025)
-    return process, base
-
-
 def completed_video(base: str) -> str:
     headers = {"authorization": "Bearer sk-bench"}
     with httpx2.Client(headers=headers) as http:
@@ -182,7 +146,7 @@ def median(results: list[dict[str, float]], key: str) -> float:
 
 def measure(size_mb: int, rounds: int, folder: Path, backend_variant: bool) -> None:
     size = size_mb * 1024 * 1024
-    process, base = start_emulator(size)
+    process, base = start_emulator("--render-seconds", "0", "--pad-video-bytes", str(size), env=clean_env())
     try:
         video_id = completed_video(base)
         url = f"{base}/videos/{video_id}/content"

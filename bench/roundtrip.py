@@ -20,8 +20,8 @@ import httpx2
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import BARE_SERVER, describe_machine, summary
-from download import completed_video, start_emulator
+from _common import BARE_SERVER, clean_env, describe_machine, start_emulator, summary
+from download import completed_video
 
 
 async def timed(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
@@ -35,7 +35,7 @@ async def timed(call: Callable[[], Awaitable[object]], count: int) -> list[float
 
 
 async def main(count: int) -> None:
-    process, base = start_emulator(0)
+    process, base = start_emulator("--render-seconds", "0", env=clean_env())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
     env.update({"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base})
     try:
