@@ -120,13 +120,13 @@ def test_the_runnable_blocks_are_marked() -> None:
     assert not [line for line in commands if "<" in line], "a runnable block holds no placeholders"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("block", runnable_blocks(), ids=lambda block: block.lines[0][:60])
-def test_runnable_block(block: Block, tmp_path: Path) -> None:
-    """Run as a reader would paste it, from the repository's folder, in a home of its own (uv's cache is
-    the real one, as it is for the reader)."""
-    home = tmp_path / "home"
-    home.mkdir()
+_RAN: set[str] = set()  # the runnable blocks this process has run, successfully
+
+
+def _run_block(block: Block, home: Path) -> subprocess.CompletedProcess[str]:
+    """Run as a reader would paste it: bash from the repository's folder, in ``home`` (uv's cache is the
+    real one, as it is for the reader)."""
+    home.mkdir(parents=True)
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv is not None, "uv is needed to run the README"
     cache = subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
@@ -142,6 +142,21 @@ def test_runnable_block(block: Block, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _RAN.add(block.text)
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", runnable_blocks(), ids=lambda block: block.lines[0][:60])
+def test_runnable_block(block: Block, tmp_path: Path) -> None:
+    """Each block in a home of its own. A reader runs the blocks in order (the demo block runs the wheel the
+    block before it built), so the earlier blocks this process has not run yet run first."""
+    earlier = runnable_blocks()[: runnable_blocks().index(block)]
+    for number, before in enumerate(earlier):
+        if before.text not in _RAN:
+            _run_block(before, tmp_path / f"before-{number}")
+    home = tmp_path / "home"
+    result = _run_block(block, home)
     text = block.text
     if "install claude-code" in text:
         claude = json.loads((home / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]["sora"]
@@ -152,6 +167,8 @@ def test_runnable_block(block: Block, tmp_path: Path) -> None:
         assert '"servers"' in result.stdout
     if "build_bundle.py" in text:
         assert (ROOT / "dist" / f"sora-mcp-{sora_mcp.__version__}.mcpb").is_file()
+    if "uv build" in text:
+        assert (ROOT / "dist" / f"sora_mcp-{sora_mcp.__version__}-py3-none-any.whl").is_file()
     if "sora-mcp demo" in text:
         assert "read_resource:" in result.stdout
         assert list((home / ("Movies" if sys.platform == "darwin" else "Videos") / "sora-mcp").glob("video_*.mp4"))
