@@ -12,11 +12,13 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from PIL import Image
 
 from sora_mcp._client import poll_hint
+from sora_mcp._images import MAX_DATA_URL_CHARS
 from sora_mcp.server import create_server, serving_http
 from tests.server.conftest import error_text, structured
 
@@ -144,8 +146,10 @@ async def test_hostile_poll_hints_never_break_a_wait(tmp_path: Path) -> None:
     assert done["status"] == "completed" and len(hostile.requests) == 5
 
 
-async def test_a_large_data_url_reaches_the_tool_over_http(tmp_path: Path) -> None:
-    """A 5 MB PNG as a data URL over Streamable HTTP gets the tool's actionable answer, not a bare 413."""
+@pytest.mark.parametrize("transport", ["streamable-http", "sse"])
+async def test_a_large_data_url_reaches_the_tool_over_http(tmp_path: Path, transport: str) -> None:
+    """A 5 MB PNG as a data URL over either HTTP transport gets the tool's actionable answer, not a bare 413;
+    so does a data URL one character over the one limit: the body cap sits above it, on both transports."""
 
     async def unused(_request: Request) -> Answer:
         raise AssertionError("refused locally: the image does not match the size")
@@ -153,18 +157,29 @@ async def test_a_large_data_url_reaches_the_tool_over_http(tmp_path: Path) -> No
     image = png((1300, 1300), noise=True)
     assert len(image) > 4_900_000
     reference = "data:image/png;base64," + base64.b64encode(image).decode()
+    over_the_limit = reference[:22] + "A" * (MAX_DATA_URL_CHARS + 1 - 22)
     async with hostile_server(unused) as (url, hostile):
-        settings = hostile_settings(url, tmp_path).model_copy(update={"transport": "streamable-http", "port": 0})
+        settings = hostile_settings(url, tmp_path).model_copy(update={"transport": transport, "port": 0})
         server = create_server(settings)
         async with (
             serving_http(server, settings) as endpoint,
             httpx2.AsyncClient(timeout=30) as http,
-            Client(streamable_http_client(endpoint, http_client=http)) as client,
+            Client(
+                streamable_http_client(endpoint, http_client=http)
+                if transport == "streamable-http"
+                else sse_client(endpoint, timeout=30)
+            ) as client,
         ):
-            result = await client.call_tool(
-                "generate_video", {"prompt": "x", "size": "720x1280", "input_reference": reference}
-            )
+            with anyio.fail_after(20):  # a refused POST leaves an SSE client waiting for an answer
+                result = await client.call_tool(
+                    "generate_video", {"prompt": "x", "size": "720x1280", "input_reference": reference}
+                )
+                too_long = await client.call_tool(
+                    "generate_video", {"prompt": "x", "size": "720x1280", "input_reference": over_the_limit}
+                )
     assert "1300x1300 but the video is 720x1280" in error_text(result) and hostile.requests == []
+    refused = error_text(too_long)  # the schema's answer, naming the argument and the limit
+    assert "input_reference" in refused and f"at most {MAX_DATA_URL_CHARS} characters" in refused
 
 
 async def test_subscriptions_are_ours_and_bounded(tmp_path: Path) -> None:
@@ -176,6 +191,11 @@ async def test_subscriptions_are_ours_and_bounded(tmp_path: Path) -> None:
         async with Client(server, mode="legacy") as client:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # subscribe is a handshake-era method; the SDK says so each time
+                # Refused for what they are, below the cap (so the cap cannot be what refuses them).
+                for foreign in ("https://example.com/x", "sora://videos/" + "a" * 9000, "sora://videos/video_a/x"):
+                    with pytest.raises(MCPError, match="Only sora"):
+                        await client.subscribe_resource(foreign)
+                assert server.subscriptions.count() == 0
                 for index in range(256):
                     await client.subscribe_resource(f"sora://videos/video_{index}/video")
                 assert server.subscriptions.count() == 256

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -15,6 +16,7 @@ import pytest
 from mcp import Client
 
 from sora_mcp import Settings
+from sora_mcp._errors import StorageError
 from sora_mcp._storage import LocalStorage, disk_error
 from sora_mcp.emulator import Emulator, EmulatorConfig, Fault, serve_emulator
 from sora_mcp.server import create_server
@@ -22,7 +24,7 @@ from sora_mcp.server._library import LocalLibrary
 from tests.server.conftest import SMALL, error_text, structured
 
 from .conftest import mcp_against, video_json
-from .hostile import MP4_HEAD, Answer, Request, whole
+from .hostile import MP4_HEAD, Answer, Request, hostile_server, whole
 
 pytestmark = pytest.mark.anyio
 
@@ -50,6 +52,27 @@ async def test_links_in_the_output_folder_are_never_followed(
         deleted = structured(await client.call_tool("delete_video", {"video_id": planted, "delete_local_files": True}))
     assert deleted["local_files_removed"] == []
     assert (out / f"{kept}.mp4").is_file() and (out / f"{kept}.json").is_file(), "the link's target survives"
+
+
+async def test_the_storage_itself_never_follows_a_link(tmp_path: Path) -> None:
+    """The library looks (lstat) before it reads or deletes, but a link can be swapped in after it looked:
+    the storage's own read, delete and write refuse to go through it."""
+    out, secret = tmp_path / "out", tmp_path / "secret.txt"
+    out.mkdir()
+    secret.write_bytes(b"not yours")
+    link = out / "video_x.mp4"
+    link.symlink_to(secret)
+    storage = LocalStorage(out)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield MP4_HEAD
+
+    with pytest.raises(StorageError, match="is a link, which is never followed"):
+        await storage.read("video_x.mp4", length=100)
+    assert await storage.delete("video_x.mp4") is False
+    with pytest.raises(StorageError, match="is a link, not a file"):
+        await storage.write("video_x.mp4", chunks(), expected_size=len(MP4_HEAD))
+    assert link.is_symlink() and secret.read_bytes() == b"not yours"
 
 
 async def test_a_delete_waits_for_a_download_of_the_same_video(settings: Settings) -> None:
@@ -96,16 +119,26 @@ async def test_local_state_is_keyed_by_the_id_that_was_asked_for(tmp_path: Path)
     assert json.loads((settings.output_dir / "video_a.json").read_text())["id"] == "video_a"
 
 
-@pytest.mark.parametrize("variant", ["video", "thumbnail"])
-async def test_a_page_is_never_saved_as_media(tmp_path: Path, variant: str) -> None:
+@pytest.mark.parametrize(
+    ("variant", "label"),
+    [
+        ("video", "text/html"),
+        ("thumbnail", "text/html"),
+        ("video", "video/mp4"),  # a page that says it is the media: the bytes decide, not the header
+        ("thumbnail", "image/webp"),
+        ("video", "application/octet-stream"),
+    ],
+)
+async def test_a_page_is_never_saved_as_media(tmp_path: Path, variant: str, label: str) -> None:
     async def portal(request: Request) -> Answer:
         if request.path.endswith("/content"):
-            return whole(200, b"<!doctype html><html><body>Sign in to the Wi-Fi</body></html>", "text/html")
+            return whole(200, b"<!doctype html><html><body>Sign in to the Wi-Fi</body></html>", label)
         return whole(200, video_json())
 
     async with mcp_against(portal, tmp_path) as (client, _hostile, settings):
         text = error_text(await client.call_tool("download_video", {"video_id": "video_a", "variant": variant}))
-    assert "an HTML page" in text and "Nothing was saved" in text and "OPENAI_BASE_URL" in text
+    assert "Nothing was saved" in text and "OPENAI_BASE_URL" in text
+    assert "an HTML page" in text or label != "text/html"
     assert not settings.output_dir.exists() or not list(settings.output_dir.iterdir())
 
 
@@ -140,17 +173,30 @@ async def test_listing_survives_files_vanishing_mid_scan(tmp_path: Path) -> None
         worker.join()
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+async def test_an_entry_gone_between_listing_and_stat_is_skipped() -> None:
+    """Deterministic, where the churn above is a race: /proc/self/fd lists the descriptor the listing
+    itself holds open, and that entry is gone once the listing has closed it, before it is looked at."""
+    library = LocalLibrary(LocalStorage(Path("/proc/self/fd")))
+    for _ in range(20):
+        assert await library.assets() == []
+
+
 async def test_stale_partial_files_are_cleaned_at_start_up(settings: Settings, http_client: httpx2.AsyncClient) -> None:
     out = settings.output_dir
     out.mkdir(parents=True)
     stale, fresh = out / ".video_a.mp4.dead.part", out / ".video_b.mp4.live.part"
-    for path in (stale, fresh):
+    # Old too, but not a partial file of ours: a saved video, a hidden file, a visible name ending in .part
+    others = [out / "video_c.mp4", out / ".keep", out / "video_d.mp4.part"]
+    for path in (stale, fresh, *others):
         path.write_bytes(b"partial")
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
+    for path in (stale, *others):
+        os.utime(path, (old, old))
     async with Client(create_server(settings, http_client=http_client)) as client:
         await client.list_resources()
     assert not stale.exists() and fresh.exists(), "a download in flight elsewhere keeps its file"
+    assert all(path.exists() for path in others), "nothing else is touched"
 
 
 async def test_an_output_path_that_is_a_file(tmp_path: Path) -> None:
@@ -201,3 +247,25 @@ async def test_cli_download_into_a_planted_folder_exits_cleanly(tmp_path: Path) 
         (tmp_path / f"{video_id}.mp4").mkdir()
         result = await anyio.run_process([sys.executable, "-m", "sora_mcp", "download", video_id], env=env, check=False)
     assert result.returncode == 1 and b"is a folder" in result.stderr and b"Traceback" not in result.stderr
+
+
+async def test_cli_download_into_an_output_path_that_is_a_file(tmp_path: Path) -> None:
+    """The CLI saves through the client, not the server's library: its failure to make the folder is
+    actionable too."""
+
+    async def media(request: Request) -> Answer:
+        if request.path.endswith("/content"):
+            return whole(200, MP4_HEAD + b"\x00" * 100, "video/mp4")
+        return whole(200, video_json())
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    async with hostile_server(media) as (url, _hostile):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
+        env |= {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-test-cli", "SORA_MCP_OUTPUT_DIR": str(blocker)}
+        with anyio.fail_after(30):
+            result = await anyio.run_process(
+                [sys.executable, "-m", "sora_mcp", "download", "video_a"], env=env, check=False
+            )
+    assert result.returncode == 1 and f"{blocker} is not a folder".encode() in result.stderr
+    assert b"SORA_MCP_OUTPUT_DIR" in result.stderr and b"Traceback" not in result.stderr
