@@ -77,11 +77,13 @@ async def test_the_storage_itself_never_follows_a_link(tmp_path: Path) -> None:
 
 async def test_a_delete_waits_for_a_download_of_the_same_video(settings: Settings) -> None:
     # A 2 MB video sent in 64 KiB chunks 20 ms apart: the download lasts long enough to be caught in flight.
+    # Over real HTTP: an ASGI transport hands the body over only once all of it is sent, so the partial
+    # file would live for a few milliseconds and the wait below could miss it.
     config = EmulatorConfig(render_seconds=0, queue_seconds=0, media="fast", pad_video_bytes=2_000_000)
     emulator = Emulator(config)
     async with (
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=emulator.app)) as http,
-        Client(create_server(settings, http_client=http)) as client,
+        serve_emulator(emulator) as base_url,
+        Client(create_server(settings.model_copy(update={"base_url": base_url}))) as client,
     ):
         video_id = await _completed(client)
         emulator.faults.add(Fault(kind="slow", delay=0.02, method="GET", path="/videos/{video_id}/content"))
