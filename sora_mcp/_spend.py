@@ -66,6 +66,7 @@ PriceSource = Literal["catalog", "price_table", "unknown"]
 EntryState = Literal["reserved", "sent", "unknown", "not_sent"]
 MICROS = 1_000_000
 SCHEMA_VERSION = 1
+CACHE_KIB = 64  # each connection's page cache (SQLite's default is 2000 KiB); see Ledger._connect
 T = TypeVar("T")
 
 # Where each limit is set, for messages that say how to change it.
@@ -568,6 +569,10 @@ class Ledger:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
+            # A connection lasts one transaction, so its page cache never serves another: with the default
+            # (2 MB) it held every page the month's totals read, and a call's memory grew with the ledger
+            # (the worker threads' malloc arenas keep that high-water mark). The OS keeps the pages warm.
+            db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if not self._ready:
                 self._prepare(db)
                 self._ready = True

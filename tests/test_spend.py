@@ -3,8 +3,10 @@ sums, unknown prices kept apart, and two connections racing for the last slot of
 
 from __future__ import annotations
 
+import ctypes
 import sqlite3
 import threading
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -220,6 +222,54 @@ async def test_the_async_api_runs_in_a_worker_thread(tmp_path: Path, clock: Fake
     report = await ledger.report()
     assert report.totals.today == to_micros(0.4) and [e.video_id for e in report.recent] == ["video_1"]
     assert [(m.model, m.this_month) for m in report.per_model] == [("sora-2", to_micros(0.4))]
+
+
+class SQLiteMemory:
+    """SQLite's own count of the memory it holds, process-wide (``sqlite3_status64``, through the
+    library the ``sqlite3`` module uses); None where that library does not export it."""
+
+    MEMORY_USED = 0  # SQLITE_STATUS_MEMORY_USED
+
+    def __init__(self) -> None:
+        import _sqlite3
+
+        self._status = ctypes.CDLL(_sqlite3.__file__).sqlite3_status64
+        self._status.argtypes = [ctypes.c_int, *[ctypes.POINTER(ctypes.c_int64)] * 2, ctypes.c_int]
+
+    def read(self, *, reset: bool = False) -> tuple[int, int]:
+        """(held now, the most held since the last reset)."""
+        current, highest = ctypes.c_int64(), ctypes.c_int64()
+        assert self._status(self.MEMORY_USED, ctypes.byref(current), ctypes.byref(highest), int(reset)) == 0
+        return current.value, highest.value
+
+    @classmethod
+    def or_skip(cls) -> SQLiteMemory:
+        try:
+            return cls()
+        except (OSError, AttributeError):
+            pytest.skip("this sqlite3 module's library does not export sqlite3_status64")
+
+
+def test_a_call_holds_little_memory_however_many_creates_the_month_has(tmp_path: Path, clock: FakeClock) -> None:
+    """Each call has a connection of its own, dropped when it ends: with SQLite's default page cache
+    (2 MB), every page the month's totals read stayed in it until then, so a call's memory grew with the
+    ledger; the worker threads' malloc arenas kept that high-water mark (the soak's server RSS crept)."""
+    memory = SQLiteMemory.or_skip()
+    ledger = Ledger(tmp_path / "ledger.sqlite3", clock=clock)
+    assert isinstance(reserve(ledger, entry("seed")), Reserved)
+    columns = "created_at, updated_at, day, month, operation, fingerprint, server, model, size, seconds, state, owner"
+    with closing(sqlite3.connect(ledger.path)) as db:  # 8,192 creates this month: 13 doublings of the first
+        for _ in range(13):
+            db.execute(f"INSERT INTO creates ({columns}) SELECT {columns} FROM creates")
+        db.commit()
+    held, _ = memory.read(reset=True)
+    totals = ledger.totals_now()
+    made = reserve(ledger, entry("another"))
+    _, highest = memory.read()
+    assert totals.creates_this_month == 8192 and isinstance(made, Reserved), "every row of the month was read"
+    if highest == 0:
+        pytest.skip("this SQLite keeps no memory statistics (SQLITE_DEFAULT_MEMSTATUS=0)")
+    assert highest - held < 512 * 1024, f"a call held {(highest - held) // 1024} KiB more at its peak"
 
 
 def test_fingerprints_depend_on_every_part() -> None:
