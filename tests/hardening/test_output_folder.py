@@ -201,15 +201,17 @@ async def test_stale_partial_files_are_cleaned_at_start_up(settings: Settings, h
     assert all(path.exists() for path in others), "nothing else is touched"
 
 
-async def test_an_output_path_that_is_a_file(tmp_path: Path) -> None:
-    async def media(request: Request) -> Answer:
-        if request.path.endswith("/content"):
-            return whole(200, MP4_HEAD + b"\x00" * 100, "video/mp4")
-        return whole(200, video_json())
+async def a_small_video(request: Request) -> Answer:
+    """A completed video whose content is a small, real-looking MP4."""
+    if request.path.endswith("/content"):
+        return whole(200, MP4_HEAD + b"\x00" * 100, "video/mp4")
+    return whole(200, video_json())
 
+
+async def test_an_output_path_that_is_a_file(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    async with mcp_against(media, tmp_path, output_dir=blocker) as (client, _hostile, _settings):
+    async with mcp_against(a_small_video, tmp_path, output_dir=blocker) as (client, _hostile, _settings):
         text = error_text(await client.call_tool("download_video", {"video_id": "video_a"}))
     assert f"{blocker} is not a folder" in text and "SORA_MCP_OUTPUT_DIR" in text
 
@@ -255,14 +257,9 @@ async def test_cli_download_into_an_output_path_that_is_a_file(tmp_path: Path) -
     """The CLI saves through the client, not the server's library: its failure to make the folder is
     actionable too."""
 
-    async def media(request: Request) -> Answer:
-        if request.path.endswith("/content"):
-            return whole(200, MP4_HEAD + b"\x00" * 100, "video/mp4")
-        return whole(200, video_json())
-
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
-    async with hostile_server(media) as (url, _hostile):
+    async with hostile_server(a_small_video) as (url, _hostile):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SORA_MCP_", "OPENAI_"))}
         env |= {"OPENAI_BASE_URL": url, "OPENAI_API_KEY": "sk-test-cli", "SORA_MCP_OUTPUT_DIR": str(blocker)}
         with anyio.fail_after(30):
