@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
@@ -20,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, ToolAnnotations
 from mcp.types import Resource as MCPResource
+from mcp.types import Tool as MCPTool
 from pydantic import AnyUrl, Field
 
 from .._assets import MAX_ID_LENGTH
@@ -34,6 +36,7 @@ from .._version import __version__
 from . import _tools as tools
 from ._guard import CostApproval, Planned, SpendGuard
 from ._library import LocalLibrary
+from ._listing import Listing, Patch
 from ._player import player_meta, register_player
 from ._prompts import register_prompts
 from ._resources import listed_resources, register_completions, register_resources
@@ -41,7 +44,7 @@ from ._results import CreateInfo, DeleteInfo, DownloadInfo, VideoInfo, VideoPage
 from ._runtime import Runtime
 from ._sdk import LegacySubscriptions, advertise_resource_changes
 
-__all__ = ["SoraMCPServer", "create_server"]
+__all__ = ["SoraMCPServer", "ToolTexts", "create_server"]
 
 log = logging.getLogger("sora_mcp.server")
 
@@ -108,6 +111,50 @@ ConfirmCost = Annotated[
 ]
 
 
+class ToolTexts:
+    """What the tool schemas say about this server's settings, written once: the signatures below use
+    these texts, and the packaged listing (``_listing``) is filled in with them at start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.wait_cap = max(settings.wait_timeout, 1.0)
+        self.timeout_seconds = (
+            f"Longest this call blocks (capped at {self.wait_cap:g}s so it returns before client timeouts). "
+            "If the job is still running then, call wait_for_video again."
+        )
+        self.model = (
+            f"Model (or Azure deployment) to use; default {settings.model!r}. Known models: {describe_models()} "
+            "Other servers' models pass through unchecked."
+        )
+        self.seconds = f"Duration in seconds (`model` says what each accepts). Default {settings.seconds}."
+        self.size = (
+            f"WIDTHxHEIGHT, e.g. 720x1280 (portrait) or 1280x720; default {settings.size}. "
+            "See `model` for what each model accepts."
+        )
+        self.generate_new_job = _new_job_text(settings, "generate_video", "same prompt, settings and image")
+        self.remix_new_job = _new_job_text(settings, "remix_video", "same video and prompt")
+
+    def patch(self) -> Patch:
+        """Where each text sits in the listing: tool, input property, schema keys."""
+        return {
+            "wait_for_video": {"timeout_seconds": {"description": self.timeout_seconds, "default": self.wait_cap}},
+            "generate_video": {
+                "model": {"description": self.model},
+                "seconds": {"description": self.seconds},
+                "size": {"description": self.size},
+                "new_job": {"description": self.generate_new_job},
+            },
+            "remix_video": {"new_job": {"description": self.remix_new_job}},
+        }
+
+
+def _new_job_text(settings: Settings, tool: str, same: str) -> str:
+    return (
+        f"Start a new job even though an identical {tool} call ({same}) started one in the last "
+        f"{settings.dedupe_window / 60:g} minutes; without it that job is returned (reused=true) and nothing more "
+        "is spent."
+    )
+
+
 def _flowing(docstring: str) -> str:
     """A docstring as the text a model reads: dedented, paragraphs kept, lines joined."""
     paragraphs = inspect.cleandoc(docstring).split("\n\n")
@@ -117,12 +164,23 @@ def _flowing(docstring: str) -> str:
 class SoraMCPServer(MCPServer[Runtime]):
     """MCPServer whose resource list is the output directory, read fresh on every request."""
 
-    def __init__(self, settings: Settings, *, http_client: httpx2.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        listing: Listing | Literal["packaged"] | None = "packaged",
+    ) -> None:
         self.sora_settings = settings
+        self.texts = ToolTexts(settings)
         self.storage = LocalStorage(settings.output_dir)
         self.library = LocalLibrary(self.storage)
         self.shared_runtime: Runtime | None = None
         self._http_client = http_client
+        self._listing = Listing.read() if listing == "packaged" else listing
+        self._listed: list[MCPTool] | None = None
+        self._unbuilt: list[tuple[str, Callable[[], None]]] = []  # (name, hand it to the SDK)
+        self.tools_built = False
         super().__init__(
             name="sora-mcp",
             title="Sora video generation",
@@ -161,6 +219,70 @@ class SoraMCPServer(MCPServer[Runtime]):
             )(fn)
 
         return decorate
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """``MCPServer.add_tool``, deferred to the first call (or a listing ``tools.json`` cannot answer):
+        see ``_listing``."""
+        add = functools.partial(
+            super().add_tool,
+            fn,
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+        self._listed = None
+        if self.tools_built:
+            add()
+        else:
+            self._unbuilt.append((name or fn.__name__, add))
+
+    def build_tools(self) -> None:
+        """Hand every tool to the SDK: it builds their argument models and schemas (once)."""
+        if self.tools_built:
+            return
+        started = time.perf_counter()
+        for _, add in self._unbuilt:
+            add()
+        log.debug("%d tools built in %.0f ms", len(self._unbuilt), (time.perf_counter() - started) * 1000)
+        self._unbuilt.clear()
+        self.tools_built = True
+
+    async def built_listing(self) -> list[MCPTool]:
+        """The SDK's own listing of the tools (building them if need be)."""
+        self.build_tools()
+        return await super().list_tools()
+
+    async def list_tools(self) -> list[MCPTool]:
+        if self._listed is None and not self.tools_built and self._listing is not None:
+            self._listed = self._listing.tools_for([name for name, _ in self._unbuilt], self.texts.patch())
+        if self._listed is not None:
+            return list(self._listed)
+        return await self.built_listing()
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        self.build_tools()
+        return await super().call_tool(name, arguments, context)
+
+    def remove_tool(self, name: str) -> None:
+        self.build_tools()
+        self._listed = None
+        super().remove_tool(name)
 
     @asynccontextmanager
     async def open_runtime(self) -> AsyncIterator[Runtime]:
@@ -228,14 +350,18 @@ def _runtime(ctx: Context[Runtime, Any]) -> Runtime:
 
 
 def create_server(
-    settings: Settings, *, http_client: httpx2.AsyncClient | None = None, spend_clock: Clock | None = None
+    settings: Settings,
+    *,
+    http_client: httpx2.AsyncClient | None = None,
+    spend_clock: Clock | None = None,
+    listing: Listing | Literal["packaged"] | None = "packaged",
 ) -> SoraMCPServer:
-    """Build the MCP server. ``http_client`` and ``spend_clock`` (the spend ledger's "now") are injected by
-    tests; the runtime opens on connect."""
-    mcp = SoraMCPServer(settings, http_client=http_client)
-    _register_read_tools(mcp, settings)
+    """Build the MCP server. ``http_client``, ``spend_clock`` (the spend ledger's "now") and ``listing``
+    (None: list what the SDK builds) are injected by tests; the runtime opens on connect."""
+    mcp = SoraMCPServer(settings, http_client=http_client, listing=listing)
+    _register_read_tools(mcp)
     if not settings.read_only:
-        _register_write_tools(mcp, settings, SpendGuard(settings, clock=spend_clock))
+        _register_write_tools(mcp, SpendGuard(settings, clock=spend_clock))
     register_resources(mcp, mcp.library)
     register_prompts(mcp, settings.model)
     register_completions(mcp, mcp.library)
@@ -243,8 +369,8 @@ def create_server(
     return mcp
 
 
-def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
-    wait_cap = max(settings.wait_timeout, 1.0)
+def _register_read_tools(mcp: SoraMCPServer) -> None:
+    texts = mcp.texts
 
     @mcp.tool(title="Get a video's status", annotations=READ_ONLY, meta=player_meta())
     @_actionable
@@ -260,13 +386,8 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         ctx: Context[Runtime, Any],
         timeout_seconds: Annotated[
             float,
-            Field(
-                gt=0,
-                le=3600,
-                description=f"Longest this call blocks (capped at {wait_cap:g}s so it returns before client "
-                "timeouts). If the job is still running then, call wait_for_video again.",
-            ),
-        ] = wait_cap,
+            Field(gt=0, le=3600, description=texts.timeout_seconds),
+        ] = texts.wait_cap,
     ) -> WaitInfo:
         """Follow a video job until it completes or fails, reporting progress as it renders.
         Returns early (timed_out=true) when the time is up: the job keeps running, call again to resume."""
@@ -300,15 +421,8 @@ def _register_read_tools(mcp: SoraMCPServer, settings: Settings) -> None:
         return await tools.download_video(_runtime(ctx), video_id, variant, lambda uris: mcp.announce(ctx, uris))
 
 
-def _new_job_text(settings: Settings, tool: str, same: str) -> str:
-    return (
-        f"Start a new job even though an identical {tool} call ({same}) started one in the last "
-        f"{settings.dedupe_window / 60:g} minutes; without it that job is returned (reused=true) and nothing more "
-        "is spent."
-    )
-
-
-def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGuard) -> None:
+def _register_write_tools(mcp: SoraMCPServer, guard: SpendGuard) -> None:
+    texts = mcp.texts
     plan_generate, approve_generate = guard.generate_resolvers()
     plan_remix, approve_remix = guard.remix_resolvers()
 
@@ -317,30 +431,9 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGu
     async def generate_video(
         prompt: Prompt,
         ctx: Context[Runtime, Any],
-        model: Annotated[
-            str | None,
-            Field(
-                max_length=256,
-                description=f"Model (or Azure deployment) to use; default {settings.model!r}. Known models: "
-                f"{describe_models()} Other servers' models pass through unchecked.",
-            ),
-        ] = None,
-        seconds: Annotated[
-            int | None,
-            Field(
-                ge=1,
-                le=120,
-                description=f"Duration in seconds (`model` says what each accepts). Default {settings.seconds}.",
-            ),
-        ] = None,
-        size: Annotated[
-            str | None,
-            Field(
-                pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$",
-                description=f"WIDTHxHEIGHT, e.g. 720x1280 (portrait) or 1280x720; default {settings.size}. "
-                "See `model` for what each model accepts.",
-            ),
-        ] = None,
+        model: Annotated[str | None, Field(max_length=256, description=texts.model)] = None,
+        seconds: Annotated[int | None, Field(ge=1, le=120, description=texts.seconds)] = None,
+        size: Annotated[str | None, Field(pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$", description=texts.size)] = None,
         input_reference: Annotated[
             str | None,
             Field(
@@ -354,9 +447,7 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGu
             Field(description="When the reference image's size differs: crop to fill, pad (letterbox), or refuse."),
         ] = "none",
         dry_run: DryRun = False,
-        new_job: Annotated[
-            bool, Field(description=_new_job_text(settings, "generate_video", "same prompt, settings and image"))
-        ] = False,
+        new_job: Annotated[bool, Field(description=texts.generate_new_job)] = False,
         confirm_cost_usd: ConfirmCost = None,
         *,
         plan: Annotated[Planned, plan_generate],
@@ -376,9 +467,7 @@ def _register_write_tools(mcp: SoraMCPServer, settings: Settings, guard: SpendGu
         prompt: Prompt,
         ctx: Context[Runtime, Any],
         dry_run: DryRun = False,
-        new_job: Annotated[
-            bool, Field(description=_new_job_text(settings, "remix_video", "same video and prompt"))
-        ] = False,
+        new_job: Annotated[bool, Field(description=texts.remix_new_job)] = False,
         confirm_cost_usd: ConfirmCost = None,
         *,
         plan: Annotated[Planned, plan_remix],

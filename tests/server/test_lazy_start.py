@@ -1,7 +1,8 @@
 """A host starting `sora-mcp serve` (api backend) waits for nothing a first `tools/list` does not need:
-not PyAV, Pillow or the emulator, not the host installer, not the HTTP client and its TLS context.
-Seen from outside, in a real server process: `-X importtime` names every module it imported, and its
-debug log says when it builds the HTTP client."""
+not PyAV, Pillow or the emulator, not the host installer, not the HTTP client and its TLS context, not
+the SDK's tools (their argument models and schemas: the listing comes from `tools.json`). Seen from
+outside, in a real server process: `-X importtime` names every module it imported, and its debug log
+says when it builds the HTTP client and the tools."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.anyio
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", re.MULTILINE)
 NOT_ON_THE_WAY = ("av", "PIL", "sora_mcp.emulator", "sora_mcp.cli._install", "sora_mcp.cli._demo")
 BUILT = "HTTP client built"
+TOOLS_BUILT = re.compile(r"\b10 tools built in \d+ ms")
 
 
 def imported(stderr: str) -> set[str]:
@@ -48,3 +50,5 @@ async def test_serve_answers_tools_list_before_importing_media_or_building_its_h
     assert [name for name in modules if name.split(".")[0] in NOT_ON_THE_WAY or name in NOT_ON_THE_WAY] == []
     assert BUILT not in at_tools_list
     assert listed.is_error and BUILT in after_a_call, "the client is built by the first call that needs it"
+    assert TOOLS_BUILT.search(at_tools_list) is None
+    assert len(TOOLS_BUILT.findall(after_a_call)) == 1, "the tools are built by the first call, once"
