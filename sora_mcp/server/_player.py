@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal, ParamSpec, Protocol, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .._assets import MAX_ID_LENGTH, VideoVariant, check_id
 from .._config import Settings
@@ -37,7 +37,7 @@ from .._models import Video
 from .._storage import StoredFile
 from .._version import __version__
 from ._library import Asset, LocalLibrary
-from ._results import VideoInfo
+from ._results import Result, VideoInfo
 from ._runtime import Runtime
 
 __all__ = [
@@ -96,7 +96,7 @@ def player_meta() -> dict[str, Any]:
 
 
 # --- results -------------------------------------------------------------------------------------------
-class LocalFile(BaseModel):
+class LocalFile(Result):
     """A downloaded asset in the output folder."""
 
     kind: str = Field(description="video, thumbnail or spritesheet.")
@@ -107,7 +107,7 @@ class LocalFile(BaseModel):
     resource_uri: str
 
 
-class PlayerVideo(BaseModel):
+class PlayerVideo(Result):
     """What the player shows of one video."""
 
     video_id: str
@@ -121,7 +121,7 @@ class PlayerVideo(BaseModel):
     note: str | None = Field(default=None, description="Something the player should say (e.g. the server was away).")
 
 
-class Gallery(BaseModel):
+class Gallery(Result):
     """The videos downloaded into the output folder, newest first."""
 
     videos: list[PlayerVideo]
@@ -129,7 +129,7 @@ class Gallery(BaseModel):
     has_more: bool
 
 
-class AssetChunk(BaseModel):
+class AssetChunk(Result):
     """One chunk of a downloaded asset."""
 
     video_id: str

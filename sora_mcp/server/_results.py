@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .._catalog import estimate_cost
 from .._models import Status, Video
 
-__all__ = ["CreateInfo", "DeleteInfo", "DownloadInfo", "SpendInfo", "VideoInfo", "VideoPage", "WaitInfo"]
+__all__ = ["CreateInfo", "DeleteInfo", "DownloadInfo", "Result", "SpendInfo", "VideoInfo", "VideoPage", "WaitInfo"]
 
 
-class JobError(BaseModel):
+class Result(BaseModel):
+    """A tool's structured output. Its validator is built when first used, not at import: a start
+    answers tools/list without any (see ``_listing``)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class JobError(Result):
     code: str = Field(description="Machine-readable reason the job failed.")
     message: str = Field(description="Human-readable reason the job failed.")
 
 
-class VideoInfo(BaseModel):
+class VideoInfo(Result):
     """A video job as the server reports it."""
 
     id: str = Field(description="The video id: pass it to the other tools exactly as it is.")
@@ -69,7 +76,7 @@ class WaitInfo(VideoInfo):
     waited_seconds: float = Field(description="How long this call waited.")
 
 
-class DownloadInfo(BaseModel):
+class DownloadInfo(Result):
     """A downloaded asset, saved under the output directory."""
 
     video_id: str
@@ -81,7 +88,7 @@ class DownloadInfo(BaseModel):
     metadata_uri: str = Field(description="MCP resource URI of the video's JSON metadata.")
 
 
-class VideoPage(BaseModel):
+class VideoPage(Result):
     """One page of the account's videos."""
 
     videos: list[VideoInfo]
@@ -89,7 +96,7 @@ class VideoPage(BaseModel):
     next_after: str | None = Field(description="Pass as `after` to get the next page (null on the last page).")
 
 
-class DeleteInfo(BaseModel):
+class DeleteInfo(Result):
     """Result of deleting a video."""
 
     video_id: str
@@ -97,7 +104,7 @@ class DeleteInfo(BaseModel):
     local_files_removed: list[str] = Field(description="Paths of the local files that were removed.")
 
 
-class SpendInfo(BaseModel):
+class SpendInfo(Result):
     """What a create costs and where the spending limits stand (all amounts in USD)."""
 
     estimate_usd: float | None = Field(
