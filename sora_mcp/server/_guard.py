@@ -460,7 +460,7 @@ class SpendGuard:
         video = known or await self._job(runtime, entry)
         if video is None:
             return None
-        cost = replace(plan.cost, micros=entry.micros) if entry.micros is not None else plan.cost
+        cost = plan.cost._replace(micros=entry.micros) if entry.micros is not None else plan.cost
         info = VideoInfo.from_video(video)
         minutes = round((self.ledger.clock().timestamp() - entry.created_at) / 60)
         ago = "just now" if minutes < 1 else f"{minutes} min ago"
