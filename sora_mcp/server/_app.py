@@ -36,7 +36,7 @@ from .._version import __version__
 from . import _tools as tools
 from ._guard import CostApproval, Planned, SpendGuard
 from ._library import LocalLibrary
-from ._listing import Listing, Patch
+from ._listing import Listing, Listings, Patch
 from ._player import player_meta, register_player
 from ._prompts import register_prompts
 from ._resources import listed_resources, register_completions, register_resources
@@ -169,7 +169,7 @@ class SoraMCPServer(MCPServer[Runtime]):
         settings: Settings,
         *,
         http_client: httpx2.AsyncClient | None = None,
-        listing: Listing | Literal["packaged"] | None = "packaged",
+        listings: Listings | Literal["installed"] | None = "installed",
     ) -> None:
         self.sora_settings = settings
         self.texts = ToolTexts(settings)
@@ -177,7 +177,8 @@ class SoraMCPServer(MCPServer[Runtime]):
         self.library = LocalLibrary(self.storage)
         self.shared_runtime: Runtime | None = None
         self._http_client = http_client
-        self._listing = Listing.read() if listing == "packaged" else listing
+        self._listings = Listings(state_dir=settings.state_dir) if listings == "installed" else listings
+        self._listing = self._listings.load() if self._listings is not None else None
         self._listed: list[MCPTool] | None = None
         self._unbuilt: list[tuple[str, Callable[[], None]]] = []  # (name, hand it to the SDK)
         self.tools_built = False
@@ -271,7 +272,11 @@ class SoraMCPServer(MCPServer[Runtime]):
             self._listed = self._listing.tools_for([name for name, _ in self._unbuilt], self.texts.patch())
         if self._listed is not None:
             return list(self._listed)
-        return await self.built_listing()
+        listed = await self.built_listing()
+        if self._listing is None and self._listings is not None:  # none fits the installed versions: keep ours
+            self._listing = Listing.of(listed, self.texts.patch())
+            await self._listings.keep(self._listing)
+        return listed
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -354,11 +359,11 @@ def create_server(
     *,
     http_client: httpx2.AsyncClient | None = None,
     spend_clock: Clock | None = None,
-    listing: Listing | Literal["packaged"] | None = "packaged",
+    listings: Listings | Literal["installed"] | None = "installed",
 ) -> SoraMCPServer:
-    """Build the MCP server. ``http_client``, ``spend_clock`` (the spend ledger's "now") and ``listing``
+    """Build the MCP server. ``http_client``, ``spend_clock`` (the spend ledger's "now") and ``listings``
     (None: list what the SDK builds) are injected by tests; the runtime opens on connect."""
-    mcp = SoraMCPServer(settings, http_client=http_client, listing=listing)
+    mcp = SoraMCPServer(settings, http_client=http_client, listings=listings)
     _register_read_tools(mcp)
     if not settings.read_only:
         _register_write_tools(mcp, SpendGuard(settings, clock=spend_clock))

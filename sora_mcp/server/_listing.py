@@ -11,19 +11,21 @@ The values that depend on settings (the defaults the descriptions name, ``wait_f
 are null in the file and filled in at start from the server's ``ToolTexts``, the same texts its
 signatures use. The SDK's tools are built at the first call (``SoraMCPServer.build_tools``).
 
-The file is used only if the SDK and pydantic that wrote it are the ones installed (they shape the
-schemas); otherwise the tools are built at the first listing, as the SDK would. ``tests/server/
-test_listing.py`` checks that the file is current and that what it lists equals the SDK's listing under
-several settings.
+A listing is used only if the SDK and pydantic that wrote it are the ones installed (they shape the
+schemas). An installation that resolved other versions builds its tools at its first listing, as the
+SDK would, and keeps what it listed in its state folder for its next starts (``Listings``).
+``tests/server/test_listing.py`` checks that the file is current and that what it lists equals the
+SDK's listing under several settings.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.metadata
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,9 @@ from typing import Any
 import pydantic
 from mcp.types import Tool as MCPTool
 
-__all__ = ["LISTING_FILE", "Listing", "Patch", "installed_versions"]
+from .._files import write_atomically
+
+__all__ = ["LISTING_FILE", "Listing", "Listings", "Patch", "installed_versions"]
 
 log = logging.getLogger("sora_mcp.server")
 
@@ -52,13 +56,9 @@ class Listing:
     tools: dict[str, dict[str, Any]]  # by name, as the SDK lists them, with the patched values null
 
     @classmethod
-    def read(cls, path: Path = LISTING_FILE) -> Listing | None:
-        try:
-            data = json.loads(path.read_bytes())
-            return cls(written_by=dict(data["written_by"]), tools={tool["name"]: tool for tool in data["tools"]})
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged install: build the tools instead
-            log.warning("tool listing %s unreadable (%s): the tools are built at start instead", path, exc)
-            return None
+    def parse(cls, data: bytes) -> Listing:
+        document = json.loads(data)
+        return cls(written_by=dict(document["written_by"]), tools={tool["name"]: tool for tool in document["tools"]})
 
     @classmethod
     def of(cls, tools: Iterable[MCPTool], patch: Patch) -> Listing:
@@ -72,12 +72,7 @@ class Listing:
         return cls(written_by=installed_versions(), tools=by_name)
 
     def tools_for(self, names: Sequence[str], patch: Patch) -> list[MCPTool] | None:
-        """These tools as listed, settings filled in; None when this listing cannot stand for them."""
-        if self.written_by != installed_versions():
-            log.debug(
-                "tool listing written by %s, installed %s: building the tools", self.written_by, installed_versions()
-            )
-            return None
+        """These tools as listed, settings filled in; None when this listing lacks one."""
         missing = [name for name in names if name not in self.tools]
         if missing:
             log.debug("tool listing lacks %s: building the tools", missing)
@@ -94,10 +89,60 @@ class Listing:
         return json.dumps({"written_by": self.written_by, "tools": list(self.tools.values())}, indent=1) + "\n"
 
 
+@dataclass(frozen=True)
+class Listings:
+    """Where a server finds its listing: the packaged file when the installed versions wrote it, else
+    the copy this installation wrote into its state folder (named after the packaged file's digest,
+    so a new release never reads an old copy)."""
+
+    packaged: Path = LISTING_FILE
+    state_dir: Path | None = None
+
+    def load(self) -> Listing | None:
+        versions = installed_versions()
+        try:
+            data = self.packaged.read_bytes()
+            packaged = Listing.parse(data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a damaged install: build the tools instead
+            log.warning("tool listing %s unreadable (%s): the tools are built at start instead", self.packaged, exc)
+            return None
+        if packaged.written_by == versions:
+            return packaged
+        kept = self._kept(data)
+        try:
+            listing = Listing.parse(kept.read_bytes()) if kept is not None else None
+        except (OSError, ValueError, KeyError, TypeError):
+            listing = None
+        if listing is not None and listing.written_by == versions:
+            return listing
+        log.debug("tool listing written by %s, installed %s: building the tools", packaged.written_by, versions)
+        return None
+
+    async def keep(self, listing: Listing) -> None:
+        """Keep what this installation listed for its next starts (best effort: a start never fails on it)."""
+        try:
+            kept = self._kept(self.packaged.read_bytes())
+            if kept is None:
+                return
+            kept.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            await write_atomically(kept, _once(listing.dumps().encode()), None)
+        except OSError as exc:
+            log.debug("tool listing not kept (%s)", exc)
+
+    def _kept(self, packaged: bytes) -> Path | None:
+        if self.state_dir is None:
+            return None
+        return self.state_dir / f"tools-{hashlib.sha256(packaged).hexdigest()[:16]}.json"
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 async def written_listing() -> Listing:
     """The listing of every tool, from the SDK's own tools (what ``tools.json`` must hold)."""
     from .._config import Settings
     from ._app import create_server
 
-    server = create_server(Settings(read_only=False))
+    server = create_server(Settings(read_only=False), listings=None)
     return Listing.of(await server.built_listing(), server.texts.patch())

@@ -8,6 +8,7 @@ stand for the tools.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from mcp.types import Tool as MCPTool
 
 from sora_mcp import Settings
 from sora_mcp.server import create_server
-from sora_mcp.server._listing import LISTING_FILE, Listing, installed_versions, written_listing
+from sora_mcp.server._listing import LISTING_FILE, Listings, installed_versions, written_listing
 from tests.server.conftest import APP_TOOL_NAMES, TOOL_NAMES, structured
 
 pytestmark = pytest.mark.anyio
@@ -53,7 +54,7 @@ async def test_the_packaged_listing_is_current() -> None:
 async def test_the_listing_is_what_the_sdk_lists(settings: Settings, changes: dict[str, Any]) -> None:
     configured = settings.model_copy(update=changes)
     listed = create_server(configured)
-    built = create_server(configured, listing=None)
+    built = create_server(configured, listings=None)
 
     from_file = await listed.list_tools()
     from_sdk = await built.list_tools()
@@ -96,14 +97,31 @@ async def test_the_tools_are_built_at_the_first_call(
     ], "built once, all ten"
 
 
-async def test_a_listing_written_by_other_versions_is_not_used(settings: Settings) -> None:
-    packaged = Listing.read()
-    assert packaged is not None
-    other = Listing(written_by={**installed_versions(), "mcp": "2.2.9"}, tools=packaged.tools)
-    server = create_server(settings, listing=other)
-    listed = await server.list_tools()
-    assert server.tools_built, "built, since another SDK wrote the file"
-    assert dumped(listed) == dumped(await create_server(settings, listing=None).list_tools())
+async def test_other_versions_build_the_tools_once_and_keep_their_listing(settings: Settings, tmp_path: Path) -> None:
+    """An installation that resolved another mcp or pydantic than the one that wrote tools.json builds
+    its tools at its first listing and keeps that listing in its state folder for its next starts."""
+    packaged = json.loads(LISTING_FILE.read_text(encoding="utf-8"))
+    other = tmp_path / "tools.json"
+    other.write_text(json.dumps({**packaged, "written_by": {**installed_versions(), "mcp": "2.2.9"}}), encoding="utf-8")
+    listings = Listings(packaged=other, state_dir=tmp_path / "state")
+    expected = dumped(await create_server(settings, listings=None).list_tools())
+
+    first = create_server(settings, listings=listings)
+    assert dumped(await first.list_tools()) == expected
+    assert first.tools_built, "built: another SDK wrote the packaged file"
+    [kept] = (tmp_path / "state").glob("tools-*.json")
+    assert json.loads(kept.read_text(encoding="utf-8"))["written_by"] == installed_versions()
+    assert [path.name for path in (tmp_path / "state").iterdir()] == [kept.name], "written atomically"
+
+    again = create_server(settings.model_copy(update=OTHER_TEXTS), listings=listings)
+    listed = await again.list_tools()
+    assert not again.tools_built, "listed from the kept copy"
+    assert dumped(listed) == dumped(await create_server(again.sora_settings, listings=None).list_tools())
+
+    other.write_text(other.read_text(encoding="utf-8") + " ", encoding="utf-8")  # a new release: another digest
+    third = create_server(settings, listings=listings)
+    await third.list_tools()
+    assert third.tools_built, "a copy kept for another packaged file is not read"
 
 
 async def test_a_tool_the_listing_lacks_is_built(settings: Settings) -> None:
@@ -123,8 +141,8 @@ async def test_a_tool_the_listing_lacks_is_built(settings: Settings) -> None:
 def test_a_damaged_listing_file_is_refused_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     damaged = tmp_path / "tools.json"
     damaged.write_text('{"written_by": {"mcp": "2.3.0"}, "tools": [{"nam', encoding="utf-8")
-    assert Listing.read(damaged) is None
-    assert Listing.read(tmp_path / "missing.json") is None
+    assert Listings(packaged=damaged, state_dir=tmp_path).load() is None
+    assert Listings(packaged=tmp_path / "missing.json").load() is None
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert all("the tools are built at start instead" in warning for warning in warnings)
