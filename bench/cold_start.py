@@ -268,9 +268,13 @@ COSTS = {
     "httpx2.AsyncClient() (TLS context)": ("import httpx2", "httpx2.AsyncClient()"),
     "ssl.create_default_context()": ("import ssl", "ssl.create_default_context()"),
     "Settings()": ("from sora_mcp import Settings", "Settings()"),
-    "create_server(Settings()) (tools, schemas)": (
+    "create_server(Settings()) (tools listed from tools.json)": (
         "from sora_mcp import Settings; from sora_mcp.server import create_server; s = Settings()",
         "create_server(s)",
+    ),
+    "server.build_tools() (at the first call: models, schemas)": (
+        "from sora_mcp import Settings; from sora_mcp.server import create_server; m = create_server(Settings())",
+        "m.build_tools()",
     ),
     "bare: MCPServer('bare') + 1 tool": (
         "from mcp.server.mcpserver import MCPServer\ndef echo(text: str) -> str: return text",
