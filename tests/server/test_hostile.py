@@ -38,8 +38,8 @@ from tests.server.test_transports import INITIALIZE, MCP_HEADERS, child_env, htt
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES_PER_TOOL = 150
-INVALID_EVERY = 7  # every 7th call is drawn to break the schema on purpose (21 of 150)
+EXAMPLES_PER_TOOL = 100
+INVALID_EVERY = 7  # every 7th call is drawn to break the schema on purpose (14 of 100)
 REACHED_BODY_AT_LEAST = 0.7
 
 # --- hostile values: what an invalid call puts where a valid value belongs ---------------------------
