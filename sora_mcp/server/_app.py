@@ -50,7 +50,6 @@ log = logging.getLogger("sora_mcp.server")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_CallableT = TypeVar("_CallableT", bound=Callable[..., Any])
 
 INSTRUCTIONS = """\
 Generate short videos with a Sora-compatible /v1/videos server, follow them, and save them locally.
@@ -193,34 +192,6 @@ class SoraMCPServer(MCPServer[Runtime]):
         self.subscriptions = LegacySubscriptions()
         advertise_resource_changes(self, self.subscriptions)
 
-    def tool(
-        self,
-        name: str | None = None,
-        title: str | None = None,
-        description: str | None = None,
-        annotations: ToolAnnotations | None = None,
-        icons: list[Icon] | None = None,
-        meta: dict[str, Any] | None = None,
-        structured_output: bool | None = None,
-    ) -> Callable[[_CallableT], _CallableT]:
-        """``MCPServer.tool`` whose default description is the docstring as flowing text: what the
-        model reads carries no source indentation or hard line breaks."""
-        register = super().tool
-
-        def decorate(fn: _CallableT) -> _CallableT:
-            text = description if description is not None else _flowing(fn.__doc__ or "")
-            return register(
-                name=name,
-                title=title,
-                description=text,
-                annotations=annotations,
-                icons=icons,
-                meta=meta,
-                structured_output=structured_output,
-            )(fn)
-
-        return decorate
-
     def add_tool(
         self,
         fn: Callable[..., Any],
@@ -232,14 +203,15 @@ class SoraMCPServer(MCPServer[Runtime]):
         meta: dict[str, Any] | None = None,
         structured_output: bool | None = None,
     ) -> None:
-        """``MCPServer.add_tool``, deferred to the first call (or a listing ``tools.json`` cannot answer):
-        see ``_listing``."""
+        """``MCPServer.add_tool`` (and so ``@tool()``), deferred to the first call (or a listing ``tools.json``
+        cannot answer: see ``_listing``). The default description is the docstring as flowing text: what
+        the model reads carries no source indentation or hard line breaks."""
         add = functools.partial(
             super().add_tool,
             fn,
             name=name,
             title=title,
-            description=description,
+            description=description if description is not None else _flowing(fn.__doc__ or ""),
             annotations=annotations,
             icons=icons,
             meta=meta,
