@@ -224,7 +224,9 @@ class SoraMCPServer(MCPServer[Runtime]):
             self._unbuilt.append((name or fn.__name__, add))
 
     def build_tools(self) -> None:
-        """Hand every tool to the SDK: it builds their argument models and schemas (once)."""
+        """Hand every tool to the SDK: it builds their argument models and schemas (once). Until then the
+        SDK's Mcp-Param header check (Streamable HTTP, 2026-07-28) finds no schema and checks nothing,
+        which is also what it concludes from ours: none declares an ``x-mcp-header``."""
         if self.tools_built:
             return
         started = time.perf_counter()
