@@ -46,6 +46,12 @@ async def test_the_packaged_listing_is_current() -> None:
     )
 
 
+def test_no_tool_declares_an_mcp_param_header() -> None:
+    """Before the tools are built the SDK's Mcp-Param header check finds no schema and checks nothing;
+    that is what it concludes once they are built only while no property declares ``x-mcp-header``."""
+    assert "x-mcp-header" not in LISTING_FILE.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(
     "changes",
     [{}, OTHER_TEXTS, {"read_only": True}, {"backend": "emulator"}],
