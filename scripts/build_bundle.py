@@ -3,7 +3,8 @@
     uv run python scripts/build_bundle.py [--out-dir DIR]
 
 The bundle holds only what runs, listed explicitly: ``manifest.json`` (from manifests/mcpb/), the
-``sora_mcp`` package (its ``.py`` files and ``py.typed``), ``pyproject.toml`` and ``uv.lock`` (the
+``sora_mcp`` package (its code and the data it reads at run time: the player's page and vendored library,
+the tool listing ``tools.json``), ``pyproject.toml`` and ``uv.lock`` (the
 manifest's command, ``uv run --frozen --no-dev``, installs the locked runtime dependencies and not the
 dev group), ``README.md`` (the package metadata's readme) and ``LICENSE`` when there is one. No tests,
 benchmarks, CI or docs. The zip is reproducible: fixed timestamps and modes, sorted names.
