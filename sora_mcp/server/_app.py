@@ -208,7 +208,7 @@ class SoraMCPServer(MCPServer[Runtime]):
         the model reads carries no source indentation or hard line breaks."""
         add = functools.partial(
             super().add_tool,
-            fn,
+            fn=fn,
             name=name,
             title=title,
             description=description if description is not None else _flowing(fn.__doc__ or ""),
@@ -256,12 +256,12 @@ class SoraMCPServer(MCPServer[Runtime]):
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         self.build_tools()
-        return await super().call_tool(name, arguments, context)
+        return await super().call_tool(name=name, arguments=arguments, context=context)
 
     def remove_tool(self, name: str) -> None:
         self.build_tools()
         self._listed = None
-        super().remove_tool(name)
+        super().remove_tool(name=name)
 
     @asynccontextmanager
     async def open_runtime(self) -> AsyncIterator[Runtime]:
@@ -285,7 +285,7 @@ class SoraMCPServer(MCPServer[Runtime]):
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
         """As MCPServer's, but a downloaded asset is served with the type of the file on disk: the
         templates declare the API's usual types, and a server may have sent another (a WebP spritesheet)."""
-        contents = await super().read_resource(uri, context)
+        contents = await super().read_resource(uri=uri, context=context)
         if isinstance(contents, InputRequiredResult):
             return contents
         asset = await self.library.at_uri(str(uri))
