@@ -266,9 +266,9 @@ class SoraMCPServer(MCPServer[Runtime]):
     @asynccontextmanager
     async def open_runtime(self) -> AsyncIterator[Runtime]:
         self.storage.remove_stale_parts()
-        wait_cap = max(self.sora_settings.wait_timeout, 1.0)
         async with open_client(self.sora_settings, http_client=self._http_client) as client:
-            yield Runtime(client=client, library=self.library, wait_cap=wait_cap)
+            # The cap a wait enforces is the one wait_for_video's schema states.
+            yield Runtime(client=client, library=self.library, wait_cap=self.texts.wait_cap)
 
     @asynccontextmanager
     async def _lifespan(self, _server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
